@@ -1,0 +1,55 @@
+# Two commands do all the set-up: `make run` (the whole product) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_STANDIN := ../shared/models/chexnet-standin.pth.tar
+PUBLISHED_CHECKPOINT := models/model.pth.tar
+CHEXNET_CHECKPOINT ?= $(if $(wildcard $(SHARED_STANDIN)),$(SHARED_STANDIN),$(PUBLISHED_CHECKPOINT))
+CHEXNET_ONNX ?= models/$(subst .pth.tar,,$(notdir $(CHEXNET_CHECKPOINT))).onnx
+export CHEXNET_CHECKPOINT CHEXNET_ONNX
+
+.PHONY: run test venv model migrate system-packages clean
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-model.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-model.txt
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed requirements-test.txt
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	# The official GraphPipe client, for conformance tests only: its own pins are broken.
+	$(BIN)/pip install --quiet --no-deps graphpipe==1.0.4
+	touch $@
+
+# The published weights are fetched only when asked for, and verified by their git blob id.
+$(PUBLISHED_CHECKPOINT): | venv
+	$(BIN)/python -m inference.weights fetch $@
+
+$(CHEXNET_ONNX): $(CHEXNET_CHECKPOINT) | venv
+	$(BIN)/python -m inference.export --checkpoint $(CHEXNET_CHECKPOINT) --output $@
+
+model: $(CHEXNET_ONNX)
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+run: venv model migrate
+	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/python scripts/ensure_redis.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+
+# Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
+system-packages:
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null; \
+	  else echo "Please install Debian packages chromium and redis-server (sudo apt-get install chromium redis-server)"; exit 1; fi; }
+
+test: $(BIN)/.installed-test system-packages
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf build models var test-artifacts

@@ -1,0 +1,29 @@
+from django import forms
+
+from inference.findings import FINDINGS
+from diagnoses.models import Study
+
+
+class StudyUploadForm(forms.Form):
+    image = forms.FileField(
+        label="Chest X-ray (PNG or JPEG)",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    patient_id = forms.CharField(label="Patient identifier", max_length=64, required=False)
+    accession_number = forms.CharField(label="Accession number", max_length=64, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    tencrop = forms.BooleanField(
+        label="TenCrop (average of 10 crops; slower, as in the CheXNet evaluation)",
+        required=False,
+    )
+
+
+class HistoryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status")] + Study.Status.choices, required=False)
+    finding = forms.ChoiceField(
+        choices=[("", "Any finding")] + [(name, name.replace("_", " ")) for name in FINDINGS],
+        required=False,
+    )
+    min_probability = forms.FloatField(
+        label="Probability at least", min_value=0, max_value=1, required=False
+    )

@@ -1,0 +1,44 @@
+"""`manage.py diagnose FILE... [--tencrop] [--json]`: the worker's path, from the command line."""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from diagnoses.model_server import model_server_client
+from inference.client import GraphPipeError
+from inference.pipeline import diagnose_image
+from inference.preprocessing import ImageError, open_image
+
+
+class Command(BaseCommand):
+    help = "Diagnose chest X-ray files through the GraphPipe model server at GRAPHPIPE_URL."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE")
+        parser.add_argument("--tencrop", action="store_true", help="mean of 10 crops")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
+
+    def handle(self, *args, files, tencrop, as_json, **options):
+        client = model_server_client()
+        results, failures = {}, []
+        for name in files:
+            try:
+                image = open_image(Path(name).read_bytes())
+                results[name] = diagnose_image(image, client, tencrop=tencrop)
+            except (OSError, ImageError) as error:
+                failures.append(f"{name}: {error}")
+            except GraphPipeError as error:
+                raise CommandError(f"model server at {client.url}: {error}") from error
+        if as_json:
+            self.stdout.write(json.dumps({name: d.probabilities for name, d in results.items()}, indent=2))
+        else:
+            for name, diagnosis in results.items():
+                self.stdout.write(f"{name} ({diagnosis.model.name}, {diagnosis.preprocessing})")
+                if diagnosis.model.weights_verified is False:
+                    self.stdout.write("  WARNING: unverified weights, not a medical prediction")
+                for finding, p in sorted(diagnosis.probabilities.items(), key=lambda i: -i[1]):
+                    self.stdout.write(f"  {finding:<20} {p:.4f}")
+        if failures:
+            raise CommandError("could not read: " + "; ".join(failures))
+

@@ -1,0 +1,122 @@
+"""Studies (uploaded chest X-rays), the model versions that read them, and their predictions."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from inference.findings import FINDINGS
+
+STANDIN_WARNING = (
+    "Not the verified published CheXNet weights (stand-in or unverified checkpoint): "
+    "these numbers are not medical predictions and must not be used clinically."
+)
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.FileField(upload_to="studies/%Y/%m/", max_length=200)
+    image_sha256 = models.CharField(max_length=64, db_index=True)
+    image_format = models.CharField(max_length=16)
+    original_filename = models.CharField(max_length=255, blank=True)
+    patient_id = models.CharField("patient identifier", max_length=64, blank=True, db_index=True)
+    accession_number = models.CharField(max_length=64, blank=True, db_index=True)
+    notes = models.TextField(blank=True)
+    tencrop = models.BooleanField("TenCrop", default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+
+    def __str__(self) -> str:
+        return f"Study {self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class ModelVersion(models.Model):
+    """A model as a GraphPipe server described it: which weights produced a prediction."""
+
+    identity = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True)
+    onnx_sha256 = models.CharField(max_length=64, blank=True)
+    weights_verified = models.BooleanField(default=False)
+    description = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.short_identity})"
+
+    @property
+    def short_identity(self) -> str:
+        return (self.onnx_sha256 or self.identity)[:12]
+
+    @property
+    def warning(self) -> str:
+        return "" if self.weights_verified else STANDIN_WARNING
+
+
+class Prediction(models.Model):
+    class Preprocessing(models.TextChoices):
+        CENTER = "center", "Centre crop"
+        TENCROP = "tencrop", "TenCrop (mean of 10 crops)"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions"
+    )
+    preprocessing = models.CharField(max_length=16, choices=Preprocessing.choices)
+    heatmaps = models.JSONField(help_text="Class activation maps, 14 x 7 x 7, in finding order.")
+    preprocessing_ms = models.FloatField()
+    inference_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "model_version", "preprocessing"],
+                name="one_prediction_per_study_model_and_mode",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Prediction for {self.study_id} by {self.model_version}"
+
+
+class Finding(models.Model):
+    """One of the 14 probabilities of a prediction, a row each so the history filters by it."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="findings")
+    name = models.CharField(max_length=32, choices=[(name, name) for name in FINDINGS])
+    probability = models.FloatField()
+
+    class Meta:
+        ordering = ["-probability"]
+        constraints = [
+            models.UniqueConstraint(fields=["prediction", "name"], name="one_finding_per_name")
+        ]
+        indexes = [models.Index(fields=["name", "probability"])]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.probability:.3f}"

@@ -1,0 +1,95 @@
+"""Web pages for clinicians: upload, result (live status), history, and the stored image."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from diagnoses import selectors, services
+from diagnoses.forms import HistoryFilterForm, StudyUploadForm
+from diagnoses.models import Study
+from diagnoses.presenters import study_summary
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_upload(request):
+    form = StudyUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.study_create(
+                uploaded_by=request.user,
+                image_file=form.cleaned_data["image"],
+                patient_id=form.cleaned_data["patient_id"],
+                accession_number=form.cleaned_data["accession_number"],
+                notes=form.cleaned_data["notes"],
+                tencrop=form.cleaned_data["tencrop"],
+            )
+        except ValidationError as error:
+            form.add_error("image", error)
+        else:
+            return redirect("study-detail", study_id=study.pk)
+    status = 400 if form.errors else 200
+    return render(request, "diagnoses/upload.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def study_detail(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    return render(request, "diagnoses/detail.html", {"study": study, "summary": study_summary(study)})
+
+
+@login_required
+@require_GET
+@never_cache
+def study_status(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    return JsonResponse(study_summary(study))
+
+
+@login_required
+@require_GET
+def study_history(request):
+    filters = HistoryFilterForm(request.GET or None)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    studies = selectors.study_list(
+        status=criteria.get("status") or "",
+        finding=criteria.get("finding") or "",
+        min_probability=criteria.get("min_probability"),
+    )
+    page = Paginator(studies, 25).get_page(request.GET.get("page"))
+    rows = [(study, study_summary(study)) for study in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "diagnoses/history.html",
+        {"filters": filters, "page": page, "rows": rows, "query": query.urlencode()},
+    )
+
+
+@login_required
+@require_GET
+def study_image(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    response = FileResponse(
+        study.image.open("rb"),
+        content_type="image/png" if study.image_format == "PNG" else "image/jpeg",
+        filename=f"study-{study.pk}.{services.FILE_EXTENSIONS.get(study.image_format, 'img')}",
+    )
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@never_cache
+def health(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")

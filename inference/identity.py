@@ -1,0 +1,43 @@
+"""Which model answered: read from a GraphPipe server's metadata.
+
+Our own server puts the ONNX model's metadata (checkpoint sha256, whether the weights are the
+verified published ones, ...) as JSON in the Description field. Any other conforming server may send
+free text there; such a model is recorded by name and description and is never taken as verified.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from inference.wire import ModelMetadata
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    identity: str
+    name: str
+    checkpoint_sha256: str
+    onnx_sha256: str
+    weights_verified: bool
+    description: str
+
+
+def model_identity(metadata: ModelMetadata) -> ModelIdentity:
+    try:
+        facts = json.loads(metadata.description or "")
+    except ValueError:
+        facts = None
+    if not isinstance(facts, dict):
+        facts = {}
+    onnx_sha256 = str(facts.get("onnx_sha256", ""))
+    identity = onnx_sha256 or hashlib.sha256(
+        f"{metadata.name}\n{metadata.description}".encode()
+    ).hexdigest()
+    return ModelIdentity(
+        identity=identity,
+        name=metadata.name or "unnamed model",
+        checkpoint_sha256=str(facts.get("checkpoint_sha256", "")),
+        onnx_sha256=onnx_sha256,
+        weights_verified=str(facts.get("weights_verified", "")).lower() == "true",
+        description=metadata.description or "",
+    )

@@ -1,0 +1,110 @@
+import hashlib
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from diagnoses import services
+from diagnoses.models import Finding, Prediction, Study
+from inference.findings import FINDINGS
+from tests.conftest import SAMPLES
+from tests.diagnoses.conftest import upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_study_create_stores_the_image_under_a_random_name(clinician, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        study = services.study_create(uploaded_by=clinician, image_file=upload(),
+                                      patient_id="P-1", accession_number="A-1")
+    assert len(callbacks) == 1  # the diagnosis is queued once the row is committed
+    content = (SAMPLES / "nih512_00027426_000.png").read_bytes()
+    assert study.status == Study.Status.QUEUED
+    assert study.image_sha256 == hashlib.sha256(content).hexdigest()
+    assert study.original_filename == "nih512_00027426_000.png"
+    assert "nih512" not in study.image.name and study.image.name.endswith(".png")
+    assert study.image.read() == content
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"%PDF-1.4 not an x-ray", "not a readable image"),
+    ((SAMPLES / "nih512_00027426_000.png").read_bytes()[:5000], "not a readable image"),
+])
+def test_study_create_refuses_what_is_not_an_image(clinician, study_storage, content, message):
+    with pytest.raises(ValidationError, match=message):
+        services.study_create(uploaded_by=clinician, image_file=upload(content=content))
+    assert not Study.objects.exists()
+    assert not any(p.is_file() for p in study_storage.rglob("*"))
+
+
+def test_study_create_refuses_a_file_over_the_size_limit(clinician, settings):
+    settings.STUDY_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(ValidationError, match="limit"):
+        services.study_create(uploaded_by=clinician, image_file=upload())
+    assert not Study.objects.exists()
+
+
+def queued_study(clinician, **fields) -> Study:
+    return services.study_create(uploaded_by=clinician, image_file=upload(), **fields)
+
+
+def test_study_diagnose_stores_the_14_findings(clinician, model_server):
+    study = queued_study(clinician)
+    services.study_diagnose(study_id=study.pk)
+    study.refresh_from_db()
+    assert study.status == Study.Status.DONE and study.finished_at is not None
+    prediction = study.predictions.get()
+    assert sorted(prediction.findings.values_list("name", flat=True)) == sorted(FINDINGS)
+    assert prediction.preprocessing == "center"
+    assert len(prediction.heatmaps) == 14 and len(prediction.heatmaps[0]) == 7
+    model = prediction.model_version
+    assert model.weights_verified is False and model.warning
+    assert model.checkpoint_sha256 == (
+        "25e14114670aa996cd674c7f12351dc8dab87f7b166371856c58e93155a4fa43")
+
+
+def test_study_diagnose_of_a_tencrop_study(clinician, model_server):
+    study = queued_study(clinician, tencrop=True)
+    services.study_diagnose(study_id=study.pk)
+    assert study.predictions.get().preprocessing == "tencrop"
+
+
+def test_a_study_that_is_not_queued_is_left_alone(clinician, model_server):
+    study = queued_study(clinician)
+    services.study_diagnose(study_id=study.pk)
+    services.study_diagnose(study_id=study.pk)  # a redelivered task
+    assert Prediction.objects.filter(study=study).count() == 1
+    assert Finding.objects.filter(prediction__study=study).count() == 14
+
+
+def test_an_unreachable_model_server_puts_the_study_back_in_the_queue(
+        clinician, unreachable_model_server):
+    study = queued_study(clinician)
+    with pytest.raises(services.ModelServerUnavailable):
+        services.study_diagnose(study_id=study.pk)
+    study.refresh_from_db()
+    assert study.status == Study.Status.QUEUED
+    assert not study.predictions.exists()
+
+
+def test_a_stored_file_that_became_unreadable_fails_with_its_reason(clinician, model_server):
+    study = queued_study(clinician)
+    with study.image.open("wb") as stored:
+        stored.write(b"garbage")
+    services.study_diagnose(study_id=study.pk)
+    study.refresh_from_db()
+    assert study.status == Study.Status.FAILED
+    assert "could not be read" in study.failure_reason
+
+
+def test_study_fail_does_not_undo_a_finished_study(clinician, model_server):
+    study = queued_study(clinician)
+    services.study_diagnose(study_id=study.pk)
+    services.study_fail(study_id=study.pk, reason="late failure")
+    study.refresh_from_db()
+    assert study.status == Study.Status.DONE
+
+
+def test_study_diagnose_of_an_unknown_study_does_nothing():
+    services.study_diagnose(study_id=uuid.uuid4())

@@ -1,0 +1,102 @@
+import pytest
+from django.urls import reverse
+
+from diagnoses import services
+from diagnoses.models import Study
+from tests.diagnoses.conftest import upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("name", ["study-history", "study-upload"])
+def test_it_requires_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_health_needs_no_login(client):
+    response = client.get(reverse("health"))
+    assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_upload_creates_a_queued_study_and_shows_its_page(logged_in, clinician,
+                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = logged_in.post(reverse("study-upload"), {
+            "image": upload(), "patient_id": "P-7", "accession_number": "ACC-7", "notes": "cough",
+        })
+    study = Study.objects.get()
+    assert len(callbacks) == 1
+    assert response.status_code == 302
+    assert response["Location"] == reverse("study-detail", args=[study.pk])
+    assert (study.patient_id, study.accession_number, study.uploaded_by) == ("P-7", "ACC-7",
+                                                                            clinician)
+    page = logged_in.get(response["Location"])
+    assert b"Queued" in page.content and b"updates by itself" in page.content
+
+
+def test_upload_of_a_text_file_shows_the_error_and_creates_nothing(logged_in):
+    response = logged_in.post(reverse("study-upload"), {
+        "image": upload("notes.png", content=b"hello, I am text"), "patient_id": "P-8",
+    })
+    assert response.status_code == 400
+    assert b"not a readable image" in response.content
+    assert not Study.objects.exists()
+
+
+def test_upload_without_a_file_says_so(logged_in):
+    response = logged_in.post(reverse("study-upload"), {"patient_id": "P-9"})
+    assert response.status_code == 400
+    assert b"This field is required" in response.content
+    assert not Study.objects.exists()
+
+
+def done_study(clinician) -> Study:
+    study = services.study_create(uploaded_by=clinician, image_file=upload(), patient_id="P-1")
+    services.study_diagnose(study_id=study.pk)
+    return study
+
+
+def test_status_shows_findings_sorted_and_the_unverified_warning(logged_in, clinician,
+                                                                 model_server):
+    study = done_study(clinician)
+    status = logged_in.get(reverse("study-status", args=[study.pk])).json()
+    assert status["status"] == "done" and status["finished"] is True
+    probabilities = [f["probability"] for f in status["prediction"]["findings"]]
+    assert len(probabilities) == 14 and probabilities == sorted(probabilities, reverse=True)
+    model = status["prediction"]["model"]
+    assert model["weights_verified"] is False
+    assert "not medical predictions" in model["warning"]
+
+
+def test_result_page_shows_14_findings_and_the_warning(logged_in, clinician, model_server):
+    study = done_study(clinician)
+    page = logged_in.get(reverse("study-detail", args=[study.pk])).content.decode()
+    assert page.count("data-finding=") == 14
+    assert "not medical predictions" in page
+    assert "Pleural Thickening" in page and "Hernia" in page
+
+
+def test_history_filters_by_finding_probability(logged_in, clinician, model_server):
+    study = done_study(clinician)
+    effusion = study.predictions.get().findings.get(name="Effusion").probability
+    url = reverse("study-history")
+    hit = logged_in.get(url, {"finding": "Effusion", "min_probability": effusion}).content
+    miss = logged_in.get(url, {"finding": "Effusion", "min_probability": effusion + 1e-6}).content
+    assert str(study.pk).encode() in hit
+    assert str(study.pk).encode() not in miss
+    assert b"unverified weights" in hit
+
+
+def test_the_image_is_served_only_to_users_with_no_caching(client, logged_in, clinician):
+    study = services.study_create(uploaded_by=clinician, image_file=upload())
+    url = reverse("study-image", args=[study.pk])
+    response = logged_in.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["Cache-Control"] == "no-store, private"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "nih512" not in response["Content-Disposition"]
+    logged_in.logout()
+    assert client.get(url).status_code == 302

@@ -1,0 +1,86 @@
+"""The whole product running as `make run` runs it: model server, Celery worker, web server."""
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_model_server
+from tests.processes import REPO, Process, answers_http, free_port, procfile_command, run_checked
+from tests.processes import wait_until
+
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    graphpipe_url: str
+    username: str
+    password: str
+    env: dict[str, str]
+    processes: dict[str, Process]
+
+    def manage(self, *args: str) -> str:
+        return run_checked(["python", "manage.py", *args], env=self.env)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
+    var_dir = tmp_path_factory.mktemp("var")
+    web_listen = f"127.0.0.1:{free_port()}"
+    model, graphpipe_url = start_model_server(chexnet_onnx)
+    env = {
+        "CHEXWEB_VAR_DIR": str(var_dir),
+        "REDIS_URL": redis_url,
+        "GRAPHPIPE_URL": graphpipe_url,
+        "CHEXWEB_LISTEN": web_listen,
+        "CHEXNET_ONNX": str(chexnet_onnx),
+        "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "3",
+    }
+    env.pop("DATABASE_URL", None)
+    password = secrets.token_urlsafe(12)
+    run_checked(["python", "manage.py", "migrate", "--noinput"], env=env)
+    run_checked(["python", "manage.py", "ensure_demo_user", "--username", "clinician",
+                 "--password", password], env=env)
+    processes = {
+        "model": model,
+        "worker": Process("worker", procfile_command("worker"), env=env),
+        "web": Process("web", procfile_command("web"), env=env),
+    }
+    base_url = f"http://{web_listen}"
+    wait_until(answers_http(f"{base_url}/healthz"), timeout=60, what="web server",
+               process=processes["web"])
+    stack = Stack(base_url, graphpipe_url, "clinician", password, env, processes)
+    yield stack
+    for process in processes.values():
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is required for browser tests (`make test` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
