@@ -1,0 +1,96 @@
+"""The published CheXNet weights: fetch them at the user's request and verify them by git blob id.
+
+The arnoweng/CheXNet repository carries no license, so the project never ships the weights; a user
+with internet fetches them with `python -m inference.weights fetch DEST`. No torch here.
+"""
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+PUBLISHED_URL = "https://github.com/arnoweng/CheXNet/raw/master/model.pth.tar"
+PUBLISHED_GIT_BLOB_ID = "14922ae7de18767793f6ac85cf51df950327d96c"
+
+_CHUNK = 1 << 20
+
+
+class WeightsMismatch(ValueError):
+    """A downloaded file is not the published checkpoint."""
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_blob_id(path: str | Path) -> str:
+    """What `git hash-object PATH` prints: sha1 of b"blob <size>\\0" + content."""
+    with open(path, "rb") as file:
+        digest = hashlib.sha1(b"blob %d\0" % os.fstat(file.fileno()).st_size)
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_published_checkpoint(path: str | Path) -> bool:
+    return git_blob_id(path) == PUBLISHED_GIT_BLOB_ID
+
+
+def fetch_published_weights(
+    dest_path: str | Path,
+    url: str = PUBLISHED_URL,
+    *,
+    expected_git_blob_id: str = PUBLISHED_GIT_BLOB_ID,
+    timeout_s: float = 60.0,
+) -> Path:
+    """Download to a temp file beside DEST, verify the git blob id, then rename into place.
+
+    A file that does not match is deleted and refused with WeightsMismatch; DEST is never left
+    holding unverified bytes.
+    """
+    dest = Path(dest_path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout_s) as response:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+        blob_id = git_blob_id(tmp)
+        if blob_id != expected_git_blob_id:
+            raise WeightsMismatch(
+                f"{url} is not the published CheXNet checkpoint: git blob id {blob_id}, "
+                f"expected {expected_git_blob_id}; the download was deleted"
+            )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference.weights")
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="download and verify the published CheXNet weights")
+    fetch.add_argument("dest", type=Path)
+    fetch.add_argument("--url", default=PUBLISHED_URL)
+    args = parser.parse_args(argv)
+    try:
+        path = fetch_published_weights(args.dest, args.url)
+    except (WeightsMismatch, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{path}: verified (git blob id {PUBLISHED_GIT_BLOB_ID}, sha256 {file_sha256(path)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
