@@ -1,0 +1,198 @@
+"""Preprocessing equals torchvision's training transforms; bad uploads are refused clearly."""
+
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms
+
+from inference.preprocessing import (
+    ImageError,
+    center_crop,
+    open_image,
+    preprocess,
+    ten_crop,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / ".." / "shared" / "samples"
+SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
+NO_SAMPLES = pytest.mark.skipif(not SAMPLE_PNGS, reason=f"no sample PNGs in {SAMPLES}")
+
+NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+TORCHVISION_CENTER = transforms.Compose(
+    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
+)
+TORCHVISION_TENCROP = transforms.Compose(
+    [
+        transforms.Resize(256),
+        transforms.TenCrop(224),
+        transforms.Lambda(
+            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
+        ),
+    ]
+)
+TOLERANCE = 1e-6
+
+
+def torchvision_center(image: Image.Image) -> np.ndarray:
+    return TORCHVISION_CENTER(image.convert("RGB")).unsqueeze(0).numpy()
+
+
+def torchvision_tencrop(image: Image.Image) -> np.ndarray:
+    return TORCHVISION_TENCROP(image.convert("RGB")).numpy()
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_claiming_size(width: int, height: int) -> bytes:
+    """A valid PNG header claiming WIDTHxHEIGHT, followed by pixel data that cannot be decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        checksum = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + checksum
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    broken = b"not zlib-compressed pixels"
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", broken) + chunk(b"IEND", b"")
+
+
+@NO_SAMPLES
+@pytest.mark.parametrize("path", SAMPLE_PNGS, ids=[path.name for path in SAMPLE_PNGS])
+def test_center_and_ten_crop_equal_torchvision_on_every_sample(path: Path) -> None:
+    image = open_image(path.read_bytes())
+    reference = Image.open(path)
+
+    center, tencrop = center_crop(image), ten_crop(image)
+
+    assert center.shape == (1, 3, 224, 224) and center.dtype == np.float32
+    assert tencrop.shape == (10, 3, 224, 224) and tencrop.dtype == np.float32
+    assert center.flags.c_contiguous and tencrop.flags.c_contiguous
+    assert np.abs(center - torchvision_center(reference)).max() <= TOLERANCE
+    assert np.abs(tencrop - torchvision_tencrop(reference)).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    "width, height", [(300, 700), (1001, 333), (257, 257), (256, 256), (224, 224), (225, 513)]
+)
+def test_resize_rounding_and_crop_offsets_follow_torchvision(width: int, height: int) -> None:
+    pixels = np.random.default_rng(width * height).integers(0, 256, (height, width, 3), np.uint8)
+    image = Image.fromarray(pixels)
+
+    assert np.abs(center_crop(image) - torchvision_center(image)).max() <= TOLERANCE
+    assert np.abs(ten_crop(image) - torchvision_tencrop(image)).max() <= TOLERANCE
+
+
+def test_preprocess_chooses_one_crop_or_ten() -> None:
+    image = Image.new("RGB", (300, 260), (10, 120, 240))
+
+    assert preprocess(image, tencrop=False).shape == (1, 3, 224, 224)
+    assert preprocess(image, tencrop=True).shape == (10, 3, 224, 224)
+
+
+def test_a_grayscale_image_is_converted_like_the_training_code() -> None:
+    gray = Image.fromarray(np.arange(300 * 280, dtype=np.uint32).reshape(280, 300).astype(np.uint8))
+
+    assert np.array_equal(center_crop(gray), center_crop(gray.convert("RGB")))
+    assert np.abs(center_crop(gray) - torchvision_center(gray)).max() <= TOLERANCE
+
+
+@NO_SAMPLES
+def test_it_opens_bytes_paths_and_files_alike() -> None:
+    path = SAMPLE_PNGS[0]
+    from_bytes = open_image(path.read_bytes())
+
+    with path.open("rb") as file:
+        from_file = open_image(file)
+    for image in (open_image(path), open_image(str(path)), from_file):
+        assert image.mode == "RGB"
+        assert np.array_equal(np.asarray(image), np.asarray(from_bytes))
+
+
+def test_it_refuses_bytes_that_are_not_an_image() -> None:
+    with pytest.raises(ImageError, match="not a readable image: unknown or unsupported format"):
+        open_image(b"%PDF-1.7 this is a report, not an X-ray")
+
+
+def test_it_refuses_an_empty_upload() -> None:
+    with pytest.raises(ImageError, match="not a readable image"):
+        open_image(b"")
+
+
+@NO_SAMPLES
+def test_it_refuses_a_truncated_png() -> None:
+    content = SAMPLE_PNGS[0].read_bytes()
+
+    with pytest.raises(ImageError, match="not a readable image: truncated or corrupt PNG"):
+        open_image(content[: len(content) // 2])
+
+
+def test_it_refuses_an_image_over_the_pixel_limit_before_decoding() -> None:
+    # 8000x8000 = 64 megapixels, with pixel data whose decoding fails: the limit answers first.
+    content = png_claiming_size(8000, 8000)
+    with pytest.raises(ImageError, match="truncated or corrupt PNG"):
+        open_image(content, max_pixels=100_000_000)
+
+    with pytest.raises(ImageError, match=r"too large to decode: 8000x8000 = 64,000,000 pixels"):
+        open_image(content)
+
+
+def test_the_pixel_limit_can_be_lowered() -> None:
+    content = png_bytes(Image.new("L", (100, 100)))
+
+    with pytest.raises(ImageError, match="limit is 9,999"):
+        open_image(content, max_pixels=9_999)
+    assert open_image(content, max_pixels=10_000).size == (100, 100)
+
+
+def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
+    values = np.array([[0, 128, 129, 30000, 65535]], dtype=np.uint16)
+    content = png_bytes(Image.fromarray(values))
+    assert Image.open(io.BytesIO(content)).mode == "I;16"
+
+    image = open_image(content)
+
+    assert image.mode == "RGB"
+    assert np.asarray(image)[0, :, 0].tolist() == [0, 0, 1, 117, 255]
+
+
+@NO_SAMPLES
+def test_a_16_bit_copy_of_a_sample_gives_the_same_crops_as_the_8_bit_original() -> None:
+    original = Image.open(SAMPLE_PNGS[-1])
+    sixteen_bit = Image.fromarray(np.asarray(original.convert("L"), dtype=np.uint16) * 257)
+
+    image = open_image(png_bytes(sixteen_bit))
+
+    assert np.array_equal(center_crop(image), center_crop(open_image(SAMPLE_PNGS[-1])))
+
+
+def test_32_bit_integer_and_float_images_are_scaled_too() -> None:
+    integer = Image.fromarray(np.array([[0, 257, 65535]], dtype=np.int32))
+    floating = Image.fromarray(np.array([[-1.0, 0.0, 1.0]], dtype=np.float32))
+
+    assert np.asarray(open_image(tiff_bytes(integer)))[0, :, 0].tolist() == [0, 1, 255]
+    assert np.asarray(open_image(tiff_bytes(floating)))[0, :, 0].tolist() == [0, 128, 255]
+
+
+def tiff_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+def test_preprocessing_never_imports_torch() -> None:
+    code = "import sys, inference.preprocessing; sys.exit('torch' in sys.modules)"
+
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
