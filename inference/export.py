@@ -1,0 +1,175 @@
+"""Checkpoint -> one self-contained ONNX file that returns `probs` [N,14] and `cams` [N,14,7,7].
+
+    python -m inference.export --checkpoint model.pth.tar --output models/chexnet.onnx
+
+The file carries its provenance in its metadata properties (checkpoint hashes, whether the weights
+are the verified published ones, the findings' order, the preprocessing). Before it is written,
+ONNX Runtime must reproduce PyTorch's probabilities on a random batch.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+
+from inference.checkpoint import CheckpointError, load_state_dict
+from inference.findings import FINDINGS
+from inference.network import CheXNet, build_network
+from inference.preprocessing import CROP_SIZE, PREPROCESSING_NAME
+from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+
+MODEL_NAME = "CheXNet DenseNet-121"
+OPSET = 18
+INPUT_NAME = "images"
+OUTPUT_NAMES = ("probs", "cams")
+PROBS_TOLERANCE = 1e-4
+CAMS_RELATIVE_TOLERANCE = 1e-4
+
+log = logging.getLogger(__name__)
+
+
+class ExportError(RuntimeError):
+    """The exported model does not reproduce the PyTorch network."""
+
+
+def export_onnx(checkpoint: Path, output: Path) -> dict[str, str]:
+    """Export CHECKPOINT to OUTPUT (atomically) and return the metadata written into it."""
+    network = build_network(load_state_dict(checkpoint))
+    blob_id = git_blob_id(checkpoint)
+    metadata = {
+        "model_name": MODEL_NAME,
+        "checkpoint_sha256": file_sha256(checkpoint),
+        "checkpoint_git_blob_id": blob_id,
+        "weights_verified": "true" if blob_id == PUBLISHED_GIT_BLOB_ID else "false",
+        "findings": json.dumps(list(FINDINGS)),
+        "preprocessing": PREPROCESSING_NAME,
+    }
+    model = _exported_model(network)
+    _add_metadata(model, metadata)
+    serialized = model.SerializeToString()
+    _check_against_torch(network, serialized)
+    _write_atomically(output, serialized)
+    return metadata
+
+
+def _add_metadata(model: onnx.ModelProto, metadata: dict[str, str]) -> None:
+    existing = {prop.key: prop.value for prop in model.metadata_props}
+    onnx.helper.set_model_props(model, existing | metadata)
+
+
+def _example_images(batch: int, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, 3, CROP_SIZE, CROP_SIZE, generator=generator)
+
+
+def _exported_model(network: CheXNet) -> onnx.ModelProto:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "chexnet.onnx"
+        try:
+            _export_with_dynamo(network, path)
+        except Exception as error:  # the dynamo exporter is young; the legacy one still works
+            log.warning("dynamo ONNX exporter failed (%s); using the legacy exporter", error)
+            _export_with_legacy_exporter(network, path)
+        return onnx.load(path)
+
+
+def _export_with_dynamo(network: CheXNet, path: Path) -> None:
+    torch.onnx.export(
+        network,
+        (_example_images(2),),
+        path,
+        dynamo=True,
+        opset_version=OPSET,
+        input_names=[INPUT_NAME],
+        output_names=list(OUTPUT_NAMES),
+        dynamic_shapes={INPUT_NAME: {0: torch.export.Dim("batch")}},
+        external_data=False,
+        verbose=False,
+    )
+
+
+def _export_with_legacy_exporter(network: CheXNet, path: Path) -> None:
+    torch.onnx.export(
+        network,
+        (_example_images(2),),
+        path,
+        dynamo=False,
+        opset_version=OPSET,
+        input_names=[INPUT_NAME],
+        output_names=list(OUTPUT_NAMES),
+        dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
+    )
+
+
+def _check_against_torch(network: CheXNet, serialized: bytes) -> None:
+    images = _example_images(2, seed=1)
+    with torch.no_grad():
+        expected_probs, expected_cams = (t.numpy() for t in network(images))
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(
+        serialized, options, providers=["CPUExecutionProvider"]
+    )
+    probs, cams = session.run(list(OUTPUT_NAMES), {INPUT_NAME: images.numpy()})
+    probs_diff = float(np.abs(probs - expected_probs).max())
+    cams_diff = float(np.abs(cams - expected_cams).max())
+    cams_scale = max(1.0, float(np.abs(expected_cams).max()))
+    log.info("ONNX Runtime vs PyTorch: max |diff| probs %.2g, cams %.2g", probs_diff, cams_diff)
+    if probs_diff > PROBS_TOLERANCE or cams_diff > CAMS_RELATIVE_TOLERANCE * cams_scale:
+        raise ExportError(
+            f"exported model disagrees with PyTorch: max |diff| probs {probs_diff:.3g} "
+            f"(tolerance {PROBS_TOLERANCE}), cams {cams_diff:.3g} "
+            f"(tolerance {CAMS_RELATIVE_TOLERANCE * cams_scale:.3g}); nothing was written"
+        )
+
+
+def _write_atomically(output: Path, content: bytes) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp_name, output)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument(
+        "--accept-unverified",
+        action="store_true",
+        help="accepted for forward compatibility; today any checkpoint that loads is exported and "
+        "marked weights_verified=false unless it is the published file",
+    )
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        metadata = export_onnx(args.checkpoint, args.output)
+    except (CheckpointError, ExportError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB, "
+        f"{time.perf_counter() - started:.1f}s): weights_verified={metadata['weights_verified']} "
+        f"checkpoint sha256 {metadata['checkpoint_sha256']}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
