@@ -6,11 +6,19 @@ from diagnoses.models import Study
 
 class StudyUploadForm(forms.Form):
     image = forms.FileField(
-        label="Chest X-ray (PNG or JPEG)",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        label="Chest X-ray (PNG, JPEG or DICOM)",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,application/dicom,.dcm,.dicom"}
+        ),
     )
-    patient_id = forms.CharField(label="Patient identifier", max_length=64, required=False)
-    accession_number = forms.CharField(label="Accession number", max_length=64, required=False)
+    patient_id = forms.CharField(
+        label="Patient identifier", max_length=64, required=False,
+        help_text="Taken from the DICOM header when left empty.",
+    )
+    accession_number = forms.CharField(
+        label="Accession number", max_length=64, required=False,
+        help_text="Taken from the DICOM header when left empty.",
+    )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     tencrop = forms.BooleanField(
         label="TenCrop (average of 10 crops; slower, as in the CheXNet evaluation)",

@@ -27,6 +27,14 @@ class Study(models.Model):
     original_filename = models.CharField(max_length=255, blank=True)
     patient_id = models.CharField("patient identifier", max_length=64, blank=True, db_index=True)
     accession_number = models.CharField(max_length=64, blank=True, db_index=True)
+    study_instance_uid = models.CharField("study instance UID", max_length=64, blank=True)
+    study_date = models.DateField(null=True, blank=True)
+    modality = models.CharField(max_length=16, blank=True)
+    view_position = models.CharField(max_length=16, blank=True)
+    image_warnings = models.JSONField(
+        default=list, blank=True,
+        help_text="Why the image may not be a frontal chest radiograph, shown with the result.",
+    )
     notes = models.TextField(blank=True)
     tencrop = models.BooleanField("TenCrop", default=False)
     uploaded_by = models.ForeignKey(
@@ -75,6 +83,41 @@ class ModelVersion(models.Model):
     def warning(self) -> str:
         return "" if self.weights_verified else STANDIN_WARNING
 
+    def current_thresholds(self) -> "ThresholdSet":
+        """The newest threshold set; a default one (0.5 for every finding) if none was set."""
+        latest = self.threshold_sets.order_by("-created_at", "-pk").first()
+        if latest is None:
+            latest = ThresholdSet.objects.create(
+                model_version=self,
+                thresholds={name: DEFAULT_THRESHOLD for name in FINDINGS},
+                note="Default: 0.5 for every finding, not calibrated. Calibrate on local data.",
+            )
+        return latest
+
+
+DEFAULT_THRESHOLD = 0.5
+
+
+class ThresholdSet(models.Model):
+    """Per-finding decision thresholds of a model version. Never edited: a change is a new set,
+    and every prediction keeps the set it was flagged with."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="threshold_sets"
+    )
+    thresholds = models.JSONField(help_text="Finding name -> probability at or above which it is flagged.")
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Thresholds #{self.pk} of {self.model_version}"
+
 
 class Prediction(models.Model):
     class Preprocessing(models.TextChoices):
@@ -84,6 +127,9 @@ class Prediction(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="predictions")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, related_name="predictions"
+    )
+    threshold_set = models.ForeignKey(
+        ThresholdSet, on_delete=models.PROTECT, related_name="predictions"
     )
     preprocessing = models.CharField(max_length=16, choices=Preprocessing.choices)
     heatmaps = models.JSONField(help_text="Class activation maps, 14 x 7 x 7, in finding order.")
@@ -110,13 +156,18 @@ class Finding(models.Model):
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="findings")
     name = models.CharField(max_length=32, choices=[(name, name) for name in FINDINGS])
     probability = models.FloatField()
+    threshold = models.FloatField()
+    flagged = models.BooleanField(help_text="Probability at or above the threshold.")
 
     class Meta:
-        ordering = ["-probability"]
+        ordering = ["-flagged", "-probability"]
         constraints = [
             models.UniqueConstraint(fields=["prediction", "name"], name="one_finding_per_name")
         ]
-        indexes = [models.Index(fields=["name", "probability"])]
+        indexes = [
+            models.Index(fields=["name", "probability"]),
+            models.Index(fields=["name", "flagged"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}: {self.probability:.3f}"

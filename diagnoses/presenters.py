@@ -3,43 +3,66 @@
 from django.urls import reverse
 
 from diagnoses import selectors
-from diagnoses.models import Study
+from diagnoses.models import Prediction, Study
 
 
 def study_summary(study: Study) -> dict:
     prediction = selectors.study_latest_prediction(study=study)
-    summary = {
+    return {
         "id": str(study.pk),
         "url": reverse("study-detail", args=[study.pk]),
+        "image_url": reverse("study-image", args=[study.pk]),
         "status": study.status,
         "status_label": study.get_status_display(),
         "finished": study.is_finished,
         "failure_reason": study.failure_reason,
         "patient_id": study.patient_id,
         "accession_number": study.accession_number,
+        "study_date": study.study_date.isoformat() if study.study_date else None,
+        "modality": study.modality,
+        "view_position": study.view_position,
+        "image_format": study.image_format,
+        "image_warnings": study.image_warnings,
         "original_filename": study.original_filename,
         "tencrop": study.tencrop,
         "created_at": study.created_at.isoformat(),
-        "prediction": None,
+        "prediction": prediction_summary(prediction) if prediction else None,
+        "predictions_count": len(study.predictions.all()),
     }
-    if prediction is not None:
-        model = prediction.model_version
-        summary["prediction"] = {
-            "findings": [
-                {"name": f.name, "label": f.name.replace("_", " "), "probability": f.probability}
-                for f in sorted(prediction.findings.all(), key=lambda f: -f.probability)
-            ],
-            "preprocessing": prediction.preprocessing,
-            "preprocessing_label": prediction.get_preprocessing_display(),
-            "preprocessing_ms": round(prediction.preprocessing_ms, 1),
-            "inference_ms": round(prediction.inference_ms, 1),
-            "model": {
-                "name": model.name,
-                "identity": model.short_identity,
-                "checkpoint_sha256": model.checkpoint_sha256,
-                "onnx_sha256": model.onnx_sha256,
-                "weights_verified": model.weights_verified,
-                "warning": model.warning,
-            },
-        }
-    return summary
+
+
+def prediction_summary(prediction: Prediction) -> dict:
+    model = prediction.model_version
+    findings = sorted(prediction.findings.all(), key=lambda f: -f.probability)
+    return {
+        "id": prediction.pk,
+        "created_at": prediction.created_at.isoformat(),
+        "findings": [
+            {
+                "name": f.name,
+                "label": f.name.replace("_", " "),
+                "probability": f.probability,
+                "threshold": f.threshold,
+                "flagged": f.flagged,
+                "heatmap_url": reverse(
+                    "study-heatmap", args=[prediction.study_id, prediction.pk, f.name]
+                ),
+            }
+            for f in findings
+        ],
+        "flagged": [f.name for f in findings if f.flagged],
+        "threshold_set": prediction.threshold_set_id,
+        "preprocessing": prediction.preprocessing,
+        "preprocessing_label": prediction.get_preprocessing_display(),
+        "preprocessing_ms": round(prediction.preprocessing_ms, 1),
+        "inference_ms": round(prediction.inference_ms, 1),
+        "model": {
+            "id": model.pk,
+            "name": model.name,
+            "identity": model.short_identity,
+            "checkpoint_sha256": model.checkpoint_sha256,
+            "onnx_sha256": model.onnx_sha256,
+            "weights_verified": model.weights_verified,
+            "warning": model.warning,
+        },
+    }

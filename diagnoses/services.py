@@ -3,9 +3,6 @@
 import hashlib
 import logging
 import uuid
-from io import BytesIO
-
-from PIL import Image
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,14 +12,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from diagnoses.model_server import model_server_client
-from diagnoses.models import Finding, ModelVersion, Prediction, Study
+from diagnoses.models import Finding, ModelVersion, Prediction, Study, ThresholdSet
 from inference.client import GraphPipeError, ServerUnavailable
+from inference.findings import FINDINGS
+from inference.identity import ModelIdentity
 from inference.pipeline import Diagnosis, diagnose_image
-from inference.preprocessing import ImageError, open_image
+from inference.preprocessing import ImageError
+from inference.studies import StudyImage, read_study_image
 
 logger = logging.getLogger(__name__)
 
-FILE_EXTENSIONS = {"PNG": "png", "JPEG": "jpg"}
+FILE_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "DICOM": "dcm"}
 
 
 class ModelServerUnavailable(Exception):
@@ -40,18 +40,24 @@ def study_create(
 ) -> Study:
     """Validate an uploaded image, store it under a random name and queue its diagnosis."""
     content = _read_upload(image_file)
-    image_format = _check_image(content)
+    study_image = _read_study_image(content)
+    dicom = study_image.dicom
     study = Study(
         image_sha256=hashlib.sha256(content).hexdigest(),
-        image_format=image_format,
+        image_format=study_image.format,
         original_filename=(image_file.name or "")[:255],
-        patient_id=patient_id,
-        accession_number=accession_number,
+        patient_id=patient_id or (dicom.patient_id if dicom else ""),
+        accession_number=accession_number or (dicom.accession_number if dicom else ""),
+        study_instance_uid=dicom.study_instance_uid if dicom else "",
+        study_date=dicom.study_date if dicom else None,
+        modality=dicom.modality if dicom else "",
+        view_position=dicom.view_position if dicom else "",
+        image_warnings=study_image.warnings,
         notes=notes,
         tencrop=tencrop,
         uploaded_by=uploaded_by,
     )
-    stored_name = f"{uuid.uuid4().hex}.{FILE_EXTENSIONS.get(image_format, 'img')}"
+    stored_name = f"{uuid.uuid4().hex}.{FILE_EXTENSIONS[study_image.format]}"
     try:
         with transaction.atomic():
             study.image.save(stored_name, ContentFile(content), save=False)
@@ -61,7 +67,7 @@ def study_create(
         if study.image.name:
             study.image.storage.delete(study.image.name)
         raise
-    logger.info("study %s accepted (%s, %d bytes)", study.pk, image_format, len(content))
+    logger.info("study %s accepted (%s, %d bytes)", study.pk, study.image_format, len(content))
     return study
 
 
@@ -80,7 +86,7 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
     study = Study.objects.get(pk=study_id)
     try:
         with study.image.open("rb") as stored:
-            image = open_image(stored.read())
+            image = read_study_image(stored.read()).image
         diagnosis = diagnose_image(image, model_server_client(), tencrop=study.tencrop)
     except ImageError as error:
         study_fail(study_id=study_id, reason=f"The image could not be read: {error}")
@@ -95,31 +101,64 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
         prediction_store(study=study, diagnosis=diagnosis)
 
 
-def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
-    identity = diagnosis.model
+def model_version_register(
+    *, identity: ModelIdentity, thresholds: dict[str, float] | None = None, user=None
+) -> ModelVersion:
+    """Record a model version (idempotent) and, when given, a new set of decision thresholds."""
     with transaction.atomic():
-        model_version, _ = ModelVersion.objects.get_or_create(
-            identity=identity.identity,
-            defaults={
-                "name": identity.name,
-                "checkpoint_sha256": identity.checkpoint_sha256,
-                "onnx_sha256": identity.onnx_sha256,
-                "weights_verified": identity.weights_verified,
-                "description": identity.description,
-            },
+        model_version = _model_version_for(identity)
+        if thresholds is not None:
+            threshold_set_create(model_version=model_version, thresholds=thresholds, user=user)
+    return model_version
+
+
+def threshold_set_create(
+    *, model_version: ModelVersion, thresholds: dict[str, float], user=None, note: str = ""
+) -> ThresholdSet:
+    """A new threshold set; earlier predictions keep the set they were flagged with."""
+    unknown = sorted(set(thresholds) - set(FINDINGS))
+    missing = [name for name in FINDINGS if name not in thresholds]
+    if unknown or missing:
+        raise ValidationError(
+            "Thresholds must name each of the 14 findings exactly once"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
         )
-        prediction = Prediction.objects.create(
-            study=study,
-            model_version=model_version,
-            preprocessing=diagnosis.preprocessing,
-            heatmaps=diagnosis.heatmaps.round(6).tolist(),
-            preprocessing_ms=diagnosis.preprocessing_ms,
-            inference_ms=diagnosis.inference_ms,
-        )
-        Finding.objects.bulk_create(
-            Finding(prediction=prediction, name=name, probability=probability)
-            for name, probability in diagnosis.probabilities.items()
-        )
+    values = {}
+    for name in FINDINGS:
+        value = thresholds[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValidationError(f"The threshold of {name} must be a number from 0 to 1.")
+        values[name] = float(value)
+    return ThresholdSet.objects.create(
+        model_version=model_version, thresholds=values, created_by=user, note=note
+    )
+
+
+def _model_version_for(identity: ModelIdentity) -> ModelVersion:
+    model_version, _ = ModelVersion.objects.get_or_create(
+        identity=identity.identity,
+        defaults={
+            "name": identity.name,
+            "checkpoint_sha256": identity.checkpoint_sha256,
+            "onnx_sha256": identity.onnx_sha256,
+            "weights_verified": identity.weights_verified,
+            "description": identity.description,
+        },
+    )
+    return model_version
+
+
+def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
+    """Store a diagnosis, flag findings at or above the model version's current thresholds, and
+    finish the study. A study already read by this model in this mode keeps its one prediction."""
+    with transaction.atomic():
+        model_version = _model_version_for(diagnosis.model)
+        prediction = Prediction.objects.filter(
+            study=study, model_version=model_version, preprocessing=diagnosis.preprocessing
+        ).first()
+        if prediction is None:
+            prediction = _prediction_create(study, model_version, diagnosis)
         Study.objects.filter(pk=study.pk).update(
             status=Study.Status.DONE,
             failure_reason="",
@@ -133,6 +172,50 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
         diagnosis.inference_ms,
     )
     return prediction
+
+
+def _prediction_create(study: Study, model_version: ModelVersion, diagnosis: Diagnosis) -> Prediction:
+    threshold_set = model_version.current_thresholds()
+    prediction = Prediction.objects.create(
+        study=study,
+        model_version=model_version,
+        threshold_set=threshold_set,
+        preprocessing=diagnosis.preprocessing,
+        heatmaps=diagnosis.heatmaps.round(6).tolist(),
+        preprocessing_ms=diagnosis.preprocessing_ms,
+        inference_ms=diagnosis.inference_ms,
+    )
+    thresholds = threshold_set.thresholds
+    Finding.objects.bulk_create(
+        Finding(
+            prediction=prediction,
+            name=name,
+            probability=probability,
+            threshold=thresholds[name],
+            flagged=probability >= thresholds[name],
+        )
+        for name, probability in diagnosis.probabilities.items()
+    )
+    return prediction
+
+
+def study_rerun(*, study: Study) -> Study:
+    """Queue a finished study again (e.g. after a failure, or for a new model version).
+
+    Earlier predictions are kept; the model version that answers decides whether a new one is
+    stored."""
+    with transaction.atomic():
+        rerun = Study.objects.filter(
+            pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED]
+        ).update(
+            status=Study.Status.QUEUED, failure_reason="", started_at=None, finished_at=None,
+            updated_at=timezone.now(),
+        )
+        if not rerun:
+            raise ValidationError("Only a finished or failed study can be re-run.", code="busy")
+        transaction.on_commit(lambda: _queue_diagnosis(study.pk))
+    study.refresh_from_db()
+    return study
 
 
 def study_fail(*, study_id: uuid.UUID, reason: str) -> None:
@@ -168,16 +251,15 @@ def _read_upload(image_file: UploadedFile) -> bytes:
     return content
 
 
-def _check_image(content: bytes) -> str:
+def _read_study_image(content: bytes) -> StudyImage:
     try:
-        open_image(content)
+        study_image = read_study_image(content)
     except ImageError as error:
         raise ValidationError(str(error), code="not_an_image") from error
-    with Image.open(BytesIO(content)) as header:
-        source_format = header.format or ""
-    if source_format not in FILE_EXTENSIONS:
+    if study_image.format not in FILE_EXTENSIONS:
         raise ValidationError(
-            f"{source_format or 'This'} images are not accepted; upload a PNG or JPEG chest X-ray.",
+            f"{study_image.format} images are not accepted; upload a PNG, JPEG or DICOM "
+            "chest radiograph.",
             code="unsupported_format",
         )
-    return source_format
+    return study_image

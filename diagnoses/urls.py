@@ -8,4 +8,10 @@ urlpatterns = [
     path("<uuid:study_id>/", views.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", views.study_status, name="study-status"),
     path("<uuid:study_id>/image/", views.study_image, name="study-image"),
+    path("<uuid:study_id>/rerun/", views.study_rerun, name="study-rerun"),
+    path(
+        "<uuid:study_id>/predictions/<int:prediction_id>/heatmaps/<str:finding>.png",
+        views.study_heatmap,
+        name="study-heatmap",
+    ),
 ]

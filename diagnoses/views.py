@@ -4,14 +4,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.contrib import messages
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from diagnoses import selectors, services
+from diagnoses import renderings, selectors, services
 from diagnoses.forms import HistoryFilterForm, StudyUploadForm
-from diagnoses.models import Study
+from diagnoses.models import Prediction, Study
+from inference.findings import FINDINGS
 from diagnoses.presenters import study_summary
 
 
@@ -77,11 +79,36 @@ def study_history(request):
 @require_GET
 def study_image(request, study_id):
     study = get_object_or_404(Study, pk=study_id)
-    response = FileResponse(
-        study.image.open("rb"),
-        content_type="image/png" if study.image_format == "PNG" else "image/jpeg",
-        filename=f"study-{study.pk}.{services.FILE_EXTENSIONS.get(study.image_format, 'img')}",
-    )
+    content, content_type = renderings.study_display_image(study)
+    return _private_image(content, content_type, f"study-{study.pk}")
+
+
+@login_required
+@require_GET
+def study_heatmap(request, study_id, prediction_id, finding):
+    prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
+    if finding not in FINDINGS:
+        raise Http404("No such finding")
+    content = renderings.heatmap_overlay_png(prediction, finding)
+    return _private_image(content, "image/png", f"study-{study_id}-heatmap-{finding}")
+
+
+@login_required
+@require_POST
+def study_rerun(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    try:
+        services.study_rerun(study=study)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("study-detail", study_id=study.pk)
+
+
+def _private_image(content: bytes, content_type: str, name: str) -> HttpResponse:
+    """Patient images: never cached by browsers or proxies, never sniffed, generic file names."""
+    extension = content_type.rsplit("/", 1)[1].replace("jpeg", "jpg")
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{name}.{extension}"'
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -8,7 +8,9 @@ free text there; such a model is recorded by name and description and is never t
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
+from inference.weights import file_sha256
 from inference.wire import ModelMetadata
 
 
@@ -40,4 +42,25 @@ def model_identity(metadata: ModelMetadata) -> ModelIdentity:
         onnx_sha256=onnx_sha256,
         weights_verified=str(facts.get("weights_verified", "")).lower() == "true",
         description=metadata.description or "",
+    )
+
+
+def onnx_model_identity(path: str | Path) -> ModelIdentity:
+    """The identity a GraphPipe server of ours reports for the ONNX file at `path`."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta()
+    facts = dict(meta.custom_metadata_map) | {"onnx_sha256": file_sha256(path)}
+    return model_identity(
+        ModelMetadata(
+            name=facts.get("model_name") or Path(path).stem,
+            version="",
+            server="",
+            description=json.dumps(facts, sort_keys=True),
+            inputs=[],
+            outputs=[],
+        )
     )

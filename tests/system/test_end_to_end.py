@@ -24,7 +24,7 @@ def log_in(page, stack) -> None:
 def test_an_uploaded_xray_gets_its_14_findings_on_the_result_page(stack, page):
     log_in(page, stack)
     screenshot(page, "upload")
-    page.get_by_label("Chest X-ray (PNG or JPEG)").set_input_files(
+    page.get_by_label("Chest X-ray (PNG, JPEG or DICOM)").set_input_files(
         str(SAMPLES / "nih_00000075_000.png"))
     page.get_by_label("Patient identifier").fill("TEST-0001")
     page.get_by_role("button", name="Upload and analyse").click()
@@ -60,7 +60,7 @@ def test_a_file_that_is_not_an_image_is_refused_on_the_form(stack, page, tmp_pat
     before = study_links(page, stack)
     not_an_image = tmp_path / "report.png"
     not_an_image.write_text("this is a radiology report, not an image")
-    page.get_by_label("Chest X-ray (PNG or JPEG)").set_input_files(str(not_an_image))
+    page.get_by_label("Chest X-ray (PNG, JPEG or DICOM)").set_input_files(str(not_an_image))
     page.get_by_role("button", name="Upload and analyse").click()
     error = page.locator(".field.has-error .error")
     assert "not a readable image" in error.inner_text()

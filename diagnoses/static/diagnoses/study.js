@@ -1,4 +1,5 @@
-// Follows a study's status without a page reload and shows its findings when they arrive.
+// Follows a study's status without a page reload, shows its findings when they arrive, and
+// swaps the X-ray for a finding's heatmap overlay.
 (function () {
   "use strict";
   const root = document.getElementById("study");
@@ -7,55 +8,57 @@
   const statusEl = document.getElementById("study-status");
   const reasonEl = document.getElementById("failure-reason");
   const predictionEl = document.getElementById("prediction");
+  const rerunForm = document.getElementById("rerun");
+  const xray = document.getElementById("xray");
+  const heatmapSelect = document.getElementById("heatmap-finding");
   let delay = 1000;
 
-  function cell(text, className) {
-    const td = document.createElement("td");
-    if (className) td.className = className;
-    td.textContent = text;
-    return td;
+  function element(tag, props, ...children) {
+    const node = Object.assign(document.createElement(tag), props || {});
+    node.append(...children);
+    return node;
+  }
+
+  function fillHeatmapChoices(rows) {
+    heatmapSelect.replaceChildren(element("option", { value: "" }, "No heatmap"));
+    for (const row of rows) {
+      heatmapSelect.append(element("option", { value: row.url }, row.label));
+    }
+    heatmapSelect.disabled = rows.length === 0;
   }
 
   function renderPrediction(prediction) {
     predictionEl.replaceChildren();
     const model = prediction.model;
     if (model.warning) {
-      const warning = document.createElement("p");
-      warning.className = "warning";
-      warning.id = "model-warning";
+      const warning = element("p", { className: "warning", id: "model-warning" }, model.warning);
       warning.setAttribute("role", "alert");
-      warning.textContent = model.warning;
       predictionEl.append(warning);
     }
-    const table = document.createElement("table");
-    table.className = "findings";
-    table.id = "findings";
-    table.innerHTML = "<caption>14 findings, most probable first</caption>" +
-      '<thead><tr><th scope="col">Finding</th><th scope="col">Probability</th></tr></thead>';
-    const body = document.createElement("tbody");
+    const table = element("table", { className: "findings", id: "findings" });
+    table.innerHTML = "<caption>14 findings, most probable first; ⚑ at or above the model " +
+      "version's threshold</caption><thead><tr><th scope=\"col\">Finding</th>" +
+      "<th scope=\"col\">Probability</th><th scope=\"col\">Threshold</th></tr></thead>";
+    const body = element("tbody");
     for (const finding of prediction.findings) {
-      const row = document.createElement("tr");
+      const meter = element("meter", { min: 0, max: 1, value: finding.probability });
+      const name = element("td", {}, finding.flagged ? "⚑ " : "", finding.label);
+      const row = element("tr", { className: finding.flagged ? "flagged" : "" }, name,
+        element("td", { className: "probability" }, meter, " ",
+          element("span", { className: "value" }, finding.probability.toFixed(4))),
+        element("td", { className: "threshold" }, finding.threshold.toFixed(2)));
       row.dataset.finding = finding.name;
-      row.append(cell(finding.label));
-      const value = cell("", "probability");
-      const meter = document.createElement("meter");
-      meter.min = 0; meter.max = 1; meter.value = finding.probability;
-      const span = document.createElement("span");
-      span.className = "value";
-      span.textContent = finding.probability.toFixed(4);
-      value.append(meter, " ", span);
-      row.append(value);
+      row.dataset.heatmapUrl = finding.heatmap_url;
       body.append(row);
     }
     table.append(body);
-    const meta = document.createElement("p");
-    meta.className = "meta";
-    meta.id = "model-info";
-    meta.textContent = "Model: " + model.name + " (" + model.identity +
+    const meta = element("p", { className: "meta", id: "model-info" },
+      "Model: " + model.name + " (" + model.identity +
       (model.weights_verified ? ", verified published weights" : ", unverified weights") + ") · " +
       prediction.preprocessing_label + " · preprocessing " + prediction.preprocessing_ms +
-      " ms · inference " + prediction.inference_ms + " ms";
+      " ms · inference " + prediction.inference_ms + " ms");
     predictionEl.append(table, meta);
+    fillHeatmapChoices(prediction.findings.map((f) => ({ url: f.heatmap_url, label: f.name.replace("_", " ") })));
   }
 
   async function poll() {
@@ -69,7 +72,10 @@
         reasonEl.hidden = !study.failure_reason;
         if (study.prediction) renderPrediction(study.prediction);
         else if (study.finished) predictionEl.replaceChildren();
-        if (study.finished) return;
+        if (study.finished) {
+          rerunForm.hidden = false;
+          return;
+        }
         delay = 1000;
       } else {
         delay = Math.min(delay * 2, 15000);
@@ -80,7 +86,16 @@
     setTimeout(poll, delay);
   }
 
-  if (!["done", "failed"].includes(statusEl.className.replace(/.*status-/, ""))) {
+  heatmapSelect.addEventListener("change", () => {
+    xray.src = heatmapSelect.value || root.dataset.imageUrl;
+    xray.alt = heatmapSelect.value
+      ? "Heatmap of " + heatmapSelect.selectedOptions[0].textContent + " over the chest X-ray"
+      : "Chest X-ray of this study";
+  });
+
+  const rows = Array.from(document.querySelectorAll("#findings tbody tr"));
+  fillHeatmapChoices(rows.map((row) => ({ url: row.dataset.heatmapUrl, label: row.dataset.finding.replace("_", " ") })));
+  if (!["status-done", "status-failed"].some((c) => statusEl.classList.contains(c))) {
     setTimeout(poll, delay);
   }
 })();

@@ -1,0 +1,59 @@
+"""Pictures derived from a study, rendered once and kept in the private study storage:
+the study as a PNG a browser can show (DICOM is not), and per-finding heatmap overlays."""
+
+from io import BytesIO
+
+import numpy as np
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from diagnoses.models import Prediction, Study
+from inference.findings import FINDINGS
+from inference.heatmaps import heatmap_png
+from inference.studies import read_study_image
+
+BROWSER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
+DISPLAY_MAX_SIDE = 2048
+
+
+def study_display_image(study: Study) -> tuple[bytes, str]:
+    """The study's image as the browser gets it: PNG and JPEG as uploaded, DICOM as a PNG."""
+    if study.image_format in BROWSER_FORMATS:
+        with study.image.open("rb") as stored:
+            return stored.read(), BROWSER_FORMATS[study.image_format]
+    return _cached(f"renderings/{study.pk}/display.png", lambda: _display_png(study)), "image/png"
+
+
+def heatmap_overlay_png(prediction: Prediction, finding: str) -> bytes:
+    index = FINDINGS.index(finding)
+    return _cached(
+        f"renderings/{prediction.study_id}/heatmap-{prediction.pk}-{index}.png",
+        lambda: heatmap_png(_study_image(prediction.study), _as_array(prediction.heatmaps[index])),
+    )
+
+
+def _display_png(study: Study) -> bytes:
+    image = _study_image(study)
+    image.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE))
+    output = BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()
+
+
+def _study_image(study: Study):
+    with study.image.open("rb") as stored:
+        return read_study_image(stored.read()).image
+
+
+def _as_array(cam) -> np.ndarray:
+    return np.asarray(cam, dtype=np.float32)
+
+
+def _cached(name: str, render) -> bytes:
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as cached:
+            return cached.read()
+    content = render()
+    default_storage.save(name, ContentFile(content))
+    return content
