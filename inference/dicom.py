@@ -1,0 +1,194 @@
+"""A DICOM chest radiograph -> an 8-bit image for CheXNet's preprocessing, and the study's facts.
+
+Pixels: decode (JPEG baseline and lossless, JPEG-LS, JPEG 2000 and RLE through the pylibjpeg
+plugins), Modality LUT (rescale), then the VOI LUT or the first window (the data's own min..max when
+the file has neither), scaled by that transform's output range to 0..255; MONOCHROME1 is inverted
+last. Only single-frame CR and DX images are accepted.
+
+Patient identifiers: DicomStudy carries them for the app to store but leaves them out of its repr;
+no DicomError quotes an element value or shows a pydicom exception (their messages may quote
+values). pydicom validates a value when it is first read, and only numbers (DS, IS); the only
+numbers read here are the image's own (frames, window, rescale), never the patient's.
+"""
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from inference.preprocessing import MAX_PIXELS, ImageError
+
+ACCEPTED_MODALITIES = ("CR", "DX")
+_GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
+_COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+_CODE_STRING = re.compile(r"[A-Z0-9_ ]{1,16}")
+_RECOGNISED = ("SOPClassUID", "Modality", "Rows")
+
+
+class DicomError(ImageError):
+    """The upload is not a DICOM chest radiograph we can read. Never quotes patient data."""
+
+
+@dataclass(frozen=True)
+class DicomStudy:
+    image: Image.Image  # 'L' (8-bit, 0 = black as displayed) or 'RGB'
+    patient_id: str = field(repr=False)
+    study_instance_uid: str = field(repr=False)
+    accession_number: str = field(repr=False)
+    study_date: date | None = field(repr=False)
+    view_position: str
+    modality: str
+    photometric_interpretation: str
+    bits_stored: int
+
+
+def is_dicom(data: bytes) -> bool:
+    """True for a DICOM file: 'DICM' at byte 128, or a bare data set that pydicom can parse."""
+    if data[128:132] == b"DICM":
+        return True
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True)
+    except Exception:  # anything pydicom cannot parse is not DICOM to us
+        return False
+    return any(keyword in dataset for keyword in _RECOGNISED)
+
+
+def read_dicom(source: bytes | Path, *, max_pixels: int = MAX_PIXELS) -> DicomStudy:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    dataset = _dataset(data)
+    _check_is_one_radiograph(dataset, max_pixels)
+    return DicomStudy(
+        image=_display_image(_decoded(dataset), dataset),
+        patient_id=str(dataset.get("PatientID", "")),
+        study_instance_uid=str(dataset.get("StudyInstanceUID", "")),
+        accession_number=str(dataset.get("AccessionNumber", "")),
+        study_date=_date(dataset.get("StudyDate")),
+        view_position=str(dataset.get("ViewPosition", "")),
+        modality=str(dataset.Modality),
+        photometric_interpretation=str(dataset.PhotometricInterpretation),
+        bits_stored=int(dataset.BitsStored),
+    )
+
+
+def _dataset(data: bytes) -> Dataset:
+    if not is_dicom(data):
+        raise DicomError("not a DICOM file: no 'DICM' marker and no DICOM data set")
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True)
+    except Exception as error:
+        raise DicomError(f"not a readable DICOM file: malformed ({type(error).__name__})") from None
+    if len(dataset) == 0:
+        raise DicomError("not a readable DICOM file: malformed or truncated, no element was read")
+    if "TransferSyntaxUID" not in dataset.file_meta:  # a bare data set: take what pydicom found
+        implicit, little_endian = dataset.original_encoding
+        dataset.file_meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian if implicit
+            else ExplicitVRLittleEndian if little_endian
+            else ExplicitVRBigEndian
+        )
+    return dataset
+
+
+def _check_is_one_radiograph(dataset: Dataset, max_pixels: int) -> None:
+    if "PixelData" not in dataset:
+        raise DicomError(
+            "the DICOM file holds no image (no Pixel Data): it may be a report or a truncated file"
+        )
+    modality = str(dataset.get("Modality", "")).strip().upper()
+    if modality not in ACCEPTED_MODALITIES:
+        raise DicomError(
+            f"{_modality_images(modality)} are not chest radiographs; "
+            f"only {' and '.join(ACCEPTED_MODALITIES)} are accepted"
+        )
+    try:
+        frames = int(dataset.get("NumberOfFrames") or 1)
+        rows, columns = int(dataset.Rows), int(dataset.Columns)
+        bits_stored, photometric = int(dataset.BitsStored), str(dataset.PhotometricInterpretation)
+    except (AttributeError, TypeError, ValueError):
+        raise DicomError("not a readable DICOM file: image size or pixel format missing") from None
+    if frames > 1:
+        raise DicomError(f"multi-frame DICOM ({frames} frames): upload a single radiograph")
+    if rows * columns > max_pixels:
+        raise DicomError(
+            f"image too large to decode: {columns}x{rows} = {rows * columns:,} pixels, "
+            f"the limit is {max_pixels:,}"
+        )
+    if photometric not in _GRAYSCALE + _COLOUR or not 1 <= bits_stored <= 32:
+        raise DicomError(f"unsupported DICOM pixel format: {photometric[:16]}, {bits_stored} bits")
+
+
+def _modality_images(modality: str) -> str:
+    if not modality:
+        return "images without a Modality"
+    return f"{modality} images" if _CODE_STRING.fullmatch(modality) else "images of this modality"
+
+
+def _decoded(dataset: Dataset) -> np.ndarray:
+    syntax = dataset.file_meta.TransferSyntaxUID
+    try:
+        return dataset.pixel_array  # colour arrives as RGB
+    except Exception as error:  # codec and plugin messages are technical, never patient data
+        raise DicomError(
+            f"the DICOM pixel data could not be decoded ({syntax.name}): {error}"
+        ) from None
+
+
+def _display_image(pixels: np.ndarray, dataset: Dataset) -> Image.Image:
+    colour = dataset.PhotometricInterpretation in _COLOUR
+    if pixels.shape[2:] != ((3,) if colour else ()) or pixels.ndim != 2 + colour:
+        raise DicomError(f"unexpected DICOM pixel array of shape {list(pixels.shape)}")
+    if colour:
+        unit = pixels.astype(np.float64) / (2 ** int(dataset.BitsStored) - 1)
+    else:
+        unit = _values_of_interest(apply_modality_lut(pixels, dataset), dataset)
+        if dataset.PhotometricInterpretation == "MONOCHROME1":
+            unit = 1.0 - unit
+    return Image.fromarray(_eight_bit(unit))  # 2-D uint8 -> 'L', [H, W, 3] uint8 -> 'RGB'
+
+
+def _values_of_interest(values: np.ndarray, dataset: Dataset) -> np.ndarray:
+    """The VOI LUT or first window, scaled by its output range to 0..1; min..max without one."""
+    try:
+        if _has_voi_lut(dataset):
+            entries, first, _ = dataset.VOILUTSequence[0].LUTDescriptor
+            all_inputs = np.arange(first, first + (entries or 65536))
+            shown = apply_voi(np.rint(values).astype(np.int64), dataset)
+            outputs = apply_voi(all_inputs, dataset)
+        elif dataset.get("WindowCenter") is not None and dataset.get("WindowWidth") is not None:
+            shown = apply_windowing(values, dataset)
+            outputs = apply_windowing(np.array([-np.inf, np.inf]), dataset)
+        else:
+            shown = outputs = values
+    except (ValueError, NotImplementedError, TypeError):  # an unusable VOI: show the data's range
+        shown = outputs = values
+    low, high = float(np.min(outputs)), float(np.max(outputs))
+    if high <= low:
+        return np.zeros(values.shape)
+    return np.clip((shown.astype(np.float64) - low) / (high - low), 0.0, 1.0)
+
+
+def _has_voi_lut(dataset: Dataset) -> bool:
+    sequence = dataset.get("VOILUTSequence")
+    return bool(sequence) and "LUTDescriptor" in sequence[0] and "LUTData" in sequence[0]
+
+
+def _eight_bit(unit: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(unit, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _date(value: object) -> date | None:
+    digits = str(value or "").strip().replace(".", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return None
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
