@@ -1,0 +1,93 @@
+"""Any upload -> an RGB image for the model, its format, the DICOM facts and the warnings."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inference.dicom import DicomError, read_dicom
+from inference.preprocessing import ImageError, open_image
+from inference.studies import StudyImage, read_study_image
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / ".." / "shared" / "samples"
+SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
+SAMPLE_DICOMS = sorted(SAMPLES.glob("*.dcm"))
+NO_SAMPLES = pytest.mark.skipif(
+    not (SAMPLE_PNGS and SAMPLE_DICOMS), reason=f"no sample PNGs or DICOMs in {SAMPLES}"
+)
+
+
+def encoded(image: Image.Image, image_format: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+@NO_SAMPLES
+@pytest.mark.parametrize(
+    "path", SAMPLE_PNGS + SAMPLE_DICOMS, ids=[p.name for p in SAMPLE_PNGS + SAMPLE_DICOMS]
+)
+def test_every_sample_reads_as_an_rgb_x_ray_without_warnings(path: Path) -> None:
+    study = read_study_image(path.read_bytes())
+
+    assert isinstance(study, StudyImage)
+    assert study.image.mode == "RGB"
+    assert study.warnings == []
+    assert study.format == ("DICOM" if path.suffix == ".dcm" else "PNG")
+    assert (study.dicom is not None) == (path.suffix == ".dcm")
+
+
+@NO_SAMPLES
+def test_a_png_reads_as_open_image_reads_it() -> None:
+    data = SAMPLE_PNGS[0].read_bytes()
+
+    study = read_study_image(data)
+
+    assert np.array_equal(np.asarray(study.image), np.asarray(open_image(data)))
+    assert study.dicom is None
+
+
+@NO_SAMPLES
+def test_a_dicom_reads_as_its_grey_image_in_rgb_with_its_study_facts() -> None:
+    path = SAMPLE_DICOMS[0]
+
+    study = read_study_image(path.read_bytes())
+
+    grey = np.asarray(read_dicom(path).image)
+    assert np.array_equal(np.asarray(study.image), np.stack([grey] * 3, axis=-1))
+    assert study.dicom.modality == "CR" and study.dicom.view_position == "PA"
+
+
+@NO_SAMPLES
+def test_a_jpeg_is_named_as_such() -> None:
+    study = read_study_image(encoded(Image.open(SAMPLE_PNGS[0]), "JPEG"))
+
+    assert (study.format, study.image.mode, study.warnings) == ("JPEG", "RGB", [])
+
+
+def test_a_colour_photograph_comes_with_warnings() -> None:
+    photo = Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (120, 400, 3), dtype=np.uint8)
+    )
+
+    study = read_study_image(encoded(photo, "PNG"))
+
+    assert study.format == "PNG"
+    colour, shape, size = study.warnings
+    assert "in colour" in colour and "far from square" in shape and "upscaled" in size
+
+
+def test_refusals_keep_their_messages() -> None:
+    with pytest.raises(ImageError, match="not a readable image"):
+        read_study_image(b"just some text, not an image")
+    with pytest.raises(ImageError, match="too large"):
+        read_study_image(encoded(Image.new("L", (100, 100)), "PNG"), max_pixels=9_999)
+
+
+@NO_SAMPLES
+def test_a_dicom_refusal_is_a_dicom_error() -> None:
+    with pytest.raises(DicomError, match="too large"):
+        read_study_image(SAMPLE_DICOMS[0].read_bytes(), max_pixels=1000)
