@@ -1,6 +1,12 @@
 """Checkpoint -> one self-contained ONNX file that returns `probs` [N,14] and `cams` [N,14,7,7].
 
     python -m inference.export --checkpoint model.pth.tar --output models/chexnet.onnx
+    python -m inference.export --checkpoint https://.../model.pth.tar --output models/chexnet.onnx
+
+Only two checkpoints are exported without asking: the published CheXNet file (verified by its git
+blob id) and the project's known stand-in (by its sha256, marked as such). Any other checkpoint is
+refused unless --accept-unverified is given. A URL (http, https, file) is downloaded into
+--download-dir and refused, and deleted, on the same terms before it takes its final name.
 
 The file carries its provenance in its metadata properties (checkpoint hashes, whether the weights
 are the verified published ones, the findings' order, the preprocessing). Before it is written,
@@ -11,9 +17,13 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +38,12 @@ from inference.preprocessing import CROP_SIZE, PREPROCESSING_NAME
 from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
 
 MODEL_NAME = "CheXNet DenseNet-121"
+STANDIN_MODEL_NAME = "CheXNet DenseNet-121 (stand-in, random weights)"
+UNVERIFIED_MODEL_NAME = "CheXNet DenseNet-121 (unverified weights)"
+STANDIN_SHA256 = "25e14114670aa996cd674c7f12351dc8dab87f7b166371856c58e93155a4fa43"
+DOWNLOAD_DIR = Path("models")
+DOWNLOAD_TIMEOUT_S = 60.0
+URL_SCHEMES = ("http://", "https://", "file://")
 OPSET = 18
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("probs", "cams")
@@ -41,15 +57,83 @@ class ExportError(RuntimeError):
     """The exported model does not reproduce the PyTorch network."""
 
 
-def export_onnx(checkpoint: Path, output: Path) -> dict[str, str]:
-    """Export CHECKPOINT to OUTPUT (atomically) and return the metadata written into it."""
+class UnverifiedCheckpoint(ValueError):
+    """Neither the published CheXNet checkpoint nor the known stand-in, and not accepted as such."""
+
+
+@dataclass(frozen=True)
+class CheckpointProvenance:
+    sha256: str
+    git_blob_id: str
+    verified: bool  # the published CheXNet weights
+    model_name: str
+
+
+def checkpoint_provenance(path: Path, *, accept_unverified: bool = False) -> CheckpointProvenance:
+    """What PATH is, from its hashes; raises UnverifiedCheckpoint for an unknown file unless
+    ACCEPT_UNVERIFIED."""
+    blob_id, sha256 = git_blob_id(path), file_sha256(path)
+    if blob_id == PUBLISHED_GIT_BLOB_ID:
+        return CheckpointProvenance(sha256, blob_id, True, MODEL_NAME)
+    if sha256 == STANDIN_SHA256:
+        return CheckpointProvenance(sha256, blob_id, False, STANDIN_MODEL_NAME)
+    if accept_unverified:
+        return CheckpointProvenance(sha256, blob_id, False, UNVERIFIED_MODEL_NAME)
+    raise UnverifiedCheckpoint(
+        f"not the published CheXNet checkpoint: git blob id {blob_id}, expected "
+        f"{PUBLISHED_GIT_BLOB_ID} (nor the known stand-in); pass --accept-unverified to export "
+        "it anyway, marked weights_verified=false"
+    )
+
+
+def local_checkpoint(
+    source: str, download_dir: Path = DOWNLOAD_DIR, *, accept_unverified: bool = False
+) -> Path:
+    """SOURCE as a path, or for a URL its download in DOWNLOAD_DIR, reused if already known-good."""
+    if not source.startswith(URL_SCHEMES):
+        return Path(source)
+    name = Path(urllib.parse.urlparse(source).path).name or "checkpoint.pth.tar"
+    dest = download_dir / name
+    if dest.exists():
+        try:
+            checkpoint_provenance(dest)
+            return dest
+        except UnverifiedCheckpoint:
+            pass  # not a cached known checkpoint: fetch again
+    _download(source, dest, accept_unverified=accept_unverified)
+    return dest
+
+
+def _download(url: str, dest: Path, *, accept_unverified: bool) -> None:
+    """Into a temp file beside DEST, checked, then renamed: DEST never holds refused bytes."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
+            url, timeout=DOWNLOAD_TIMEOUT_S
+        ) as response:
+            shutil.copyfileobj(response, out, 1 << 20)
+        checkpoint_provenance(Path(tmp_name), accept_unverified=accept_unverified)
+        os.replace(tmp_name, dest)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def export_onnx(
+    checkpoint: Path, output: Path, *, accept_unverified: bool = False
+) -> dict[str, str]:
+    """Export CHECKPOINT to OUTPUT (atomically) and return the metadata written into it.
+
+    An unknown checkpoint is refused before anything is loaded unless ACCEPT_UNVERIFIED.
+    """
+    provenance = checkpoint_provenance(checkpoint, accept_unverified=accept_unverified)
     network = build_network(load_state_dict(checkpoint))
-    blob_id = git_blob_id(checkpoint)
     metadata = {
-        "model_name": MODEL_NAME,
-        "checkpoint_sha256": file_sha256(checkpoint),
-        "checkpoint_git_blob_id": blob_id,
-        "weights_verified": "true" if blob_id == PUBLISHED_GIT_BLOB_ID else "false",
+        "model_name": provenance.model_name,
+        "checkpoint_sha256": provenance.sha256,
+        "checkpoint_git_blob_id": provenance.git_blob_id,
+        "weights_verified": "true" if provenance.verified else "false",
         "findings": json.dumps(list(FINDINGS)),
         "preprocessing": PREPROCESSING_NAME,
     }
@@ -147,25 +231,43 @@ def _write_atomically(output: Path, content: bytes) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.export", description=__doc__)
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m inference.export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--checkpoint", required=True, metavar="PATH_OR_URL",
+        help="a checkpoint file, or an http(s):// or file:// URL to download into --download-dir",
+    )
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument(
+        "--download-dir", type=Path, default=DOWNLOAD_DIR,
+        help=f"where a --checkpoint URL is downloaded (default: {DOWNLOAD_DIR}/)",
+    )
     parser.add_argument(
         "--accept-unverified",
         action="store_true",
-        help="accepted for forward compatibility; today any checkpoint that loads is exported and "
-        "marked weights_verified=false unless it is the published file",
+        help="export a checkpoint that is neither the published CheXNet file nor the known "
+        "stand-in, marked weights_verified=false (without it such a file is refused, exit 2)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        metadata = export_onnx(args.checkpoint, args.output)
+        checkpoint = local_checkpoint(
+            args.checkpoint, args.download_dir, accept_unverified=args.accept_unverified
+        )
+        metadata = export_onnx(checkpoint, args.output, accept_unverified=args.accept_unverified)
+    except UnverifiedCheckpoint as error:
+        print(f"error: {args.checkpoint}: {error}", file=sys.stderr)
+        return 2
     except (CheckpointError, ExportError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(
         f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB, "
-        f"{time.perf_counter() - started:.1f}s): weights_verified={metadata['weights_verified']} "
+        f"{time.perf_counter() - started:.1f}s): {metadata['model_name']}, "
+        f"weights_verified={metadata['weights_verified']}, "
         f"checkpoint sha256 {metadata['checkpoint_sha256']}"
     )
     return 0

@@ -13,10 +13,18 @@ import torch.nn.functional as F
 
 from inference import export
 from inference.checkpoint import load_state_dict
-from inference.export import ExportError, export_onnx, main
+from inference.export import (
+    ExportError,
+    UnverifiedCheckpoint,
+    checkpoint_provenance,
+    export_onnx,
+    local_checkpoint,
+    main,
+)
 from inference.findings import FINDINGS
 from inference.network import CheXNet, build_network
 from inference.preprocessing import center_crop, open_image, ten_crop
+from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))
@@ -95,7 +103,7 @@ def test_its_metadata_says_where_the_weights_came_from(exported: ExportedModel) 
     props = {prop.key: prop.value for prop in model.metadata_props}
 
     assert props == exported.metadata
-    assert props["model_name"] == "CheXNet DenseNet-121"
+    assert props["model_name"] == "CheXNet DenseNet-121 (stand-in, random weights)"
     assert props["checkpoint_sha256"] == STANDIN_SHA256
     assert props["checkpoint_git_blob_id"] == "9ec7e277057508782b7bc28de9be3d4269d33f61"
     assert props["weights_verified"] == "false"
@@ -180,6 +188,94 @@ def test_the_command_refuses_a_file_that_is_not_a_checkpoint(
     checkpoint = tmp_path / "notes.txt"
     checkpoint.write_text("not a checkpoint")
 
-    assert main(["--checkpoint", str(checkpoint), "--output", str(tmp_path / "x.onnx")]) == 1
+    arguments = ["--checkpoint", str(checkpoint), "--output", str(tmp_path / "x.onnx")]
+    assert main([*arguments, "--accept-unverified"]) == 1
     assert "not a readable torch checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def unknown_checkpoint(tmp_path: Path) -> Path:
+    path = tmp_path / "someone-elses.pth.tar"
+    path.write_bytes(b"weights of unknown origin")
+    return path
+
+
+def test_the_command_refuses_an_unverified_checkpoint_before_loading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def must_not_load(path: object) -> None:
+        raise AssertionError("an unverified checkpoint was loaded")
+
+    monkeypatch.setattr(export, "load_state_dict", must_not_load)
+    checkpoint = unknown_checkpoint(tmp_path)
+
+    assert main(["--checkpoint", str(checkpoint), "--output", str(tmp_path / "x.onnx")]) == 2
+    error = capsys.readouterr().err
+    assert f"git blob id {git_blob_id(checkpoint)}, expected {PUBLISHED_GIT_BLOB_ID}" in error
+    assert "--accept-unverified" in error
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_the_published_checkpoint_is_verified_and_the_stand_in_is_known(
+    standin_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standin = checkpoint_provenance(standin_checkpoint)
+    assert (standin.verified, standin.model_name) == (
+        False, "CheXNet DenseNet-121 (stand-in, random weights)"
+    )
+    checkpoint = unknown_checkpoint(tmp_path)
+    unverified = checkpoint_provenance(checkpoint, accept_unverified=True)
+    assert (unverified.verified, unverified.git_blob_id) == (False, git_blob_id(checkpoint))
+    assert "unverified" in unverified.model_name
+    monkeypatch.setattr(export, "PUBLISHED_GIT_BLOB_ID", git_blob_id(checkpoint))
+    published = checkpoint_provenance(checkpoint)
+    assert (published.verified, published.model_name) == (True, "CheXNet DenseNet-121")
+
+
+def test_a_checkpoint_url_is_downloaded_once_into_the_download_dir(
+    standin_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = standin_checkpoint.resolve().as_uri()
+
+    downloaded = local_checkpoint(url, tmp_path / "models")
+
+    assert downloaded == tmp_path / "models" / standin_checkpoint.name
+    assert file_sha256(downloaded) == STANDIN_SHA256
+    assert list((tmp_path / "models").iterdir()) == [downloaded]
+    monkeypatch.setattr(export.urllib.request, "urlopen", None)  # a second fetch would fail
+    assert local_checkpoint(url, tmp_path / "models") == downloaded
+
+
+def test_an_unverified_download_is_refused_and_deleted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = unknown_checkpoint(tmp_path).as_uri()
+    download_dir = tmp_path / "models"
+    arguments = ["--checkpoint", url, "--output", str(tmp_path / "x.onnx"),
+                 "--download-dir", str(download_dir)]
+
+    assert main(arguments) == 2
+
+    assert "not the published CheXNet checkpoint" in capsys.readouterr().err
+    assert list(download_dir.iterdir()) == []
+    assert not (tmp_path / "x.onnx").exists()
+    kept = local_checkpoint(url, download_dir, accept_unverified=True)
+    assert kept.read_bytes() == b"weights of unknown origin"
+    with pytest.raises(UnverifiedCheckpoint):
+        export_onnx(kept, tmp_path / "x.onnx")
+
+
+def test_the_command_exports_the_stand_in_from_a_url_and_says_so(
+    standin_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "standin.onnx"
+    arguments = ["--checkpoint", standin_checkpoint.resolve().as_uri(), "--output", str(output),
+                 "--download-dir", str(tmp_path / "models")]
+
+    assert main(arguments) == 0
+
+    props = {p.key: p.value for p in onnx.load(output, load_external_data=False).metadata_props}
+    assert props["model_name"] == "CheXNet DenseNet-121 (stand-in, random weights)"
+    assert props["weights_verified"] == "false"
+    assert props["checkpoint_sha256"] == STANDIN_SHA256
+    assert "stand-in, random weights" in capsys.readouterr().out
