@@ -37,6 +37,7 @@ migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 run: venv model migrate
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile

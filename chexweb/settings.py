@@ -98,6 +98,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web, worker and tests write concurrently: wait for locks, take the write lock up front.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,

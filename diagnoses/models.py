@@ -52,6 +52,11 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        permissions = [
+            ("rerun_study", "Can re-run a study"),
+            ("review_study", "Can review a study's findings"),
+            ("export_study", "Can export studies (CSV, PDF, JSON)"),
+        ]
 
     def __str__(self) -> str:
         return f"Study {self.id}"
@@ -171,3 +176,79 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.probability:.3f}"
+
+
+class Review(models.Model):
+    """A reviewer's reading of one prediction: a verdict per finding, a note, a sign-off."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    note = models.TextField(blank=True)
+    signed_off_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["prediction", "reviewer"], name="one_review_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.prediction} by {self.reviewer}"
+
+    @property
+    def signed_off(self) -> bool:
+        return self.signed_off_at is not None
+
+
+class FindingVerdict(models.Model):
+    class Verdict(models.TextChoices):
+        AGREE = "agree", "Agree"
+        DISAGREE = "disagree", "Disagree"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="verdicts")
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="verdicts")
+    verdict = models.CharField(max_length=8, choices=Verdict.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "finding"], name="one_verdict_per_finding")
+        ]
+
+
+class AuditEvent(models.Model):
+    """Who viewed, downloaded, changed or re-ran which study, and when. Append-only."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        VIEW = "view", "Viewed"
+        DOWNLOAD = "download", "Downloaded"
+        CHANGE = "change", "Changed"
+        RERUN = "rerun", "Re-ran"
+        REVIEW = "review", "Reviewed"
+        EXPORT = "export", "Exported"
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web"
+        API = "api", "API"
+        ADMIN = "admin", "Admin"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.study_id}"

@@ -1,6 +1,6 @@
 """Web pages for clinicians: upload, result (live status), history, and the stored image."""
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
@@ -18,6 +18,7 @@ from diagnoses.presenters import study_summary
 
 
 @login_required
+@permission_required("diagnoses.add_study", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def study_upload(request):
     form = StudyUploadForm(request.POST or None, request.FILES or None)
@@ -40,6 +41,7 @@ def study_upload(request):
 
 
 @login_required
+@permission_required("diagnoses.view_study", raise_exception=True)
 @require_GET
 def study_detail(request, study_id):
     study = selectors.study_get(study_id=study_id)
@@ -47,6 +49,7 @@ def study_detail(request, study_id):
 
 
 @login_required
+@permission_required("diagnoses.view_study", raise_exception=True)
 @require_GET
 @never_cache
 def study_status(request, study_id):
@@ -55,6 +58,7 @@ def study_status(request, study_id):
 
 
 @login_required
+@permission_required("diagnoses.view_study", raise_exception=True)
 @require_GET
 def study_history(request):
     filters = HistoryFilterForm(request.GET or None)
@@ -76,6 +80,7 @@ def study_history(request):
 
 
 @login_required
+@permission_required("diagnoses.view_study", raise_exception=True)
 @require_GET
 def study_image(request, study_id):
     study = get_object_or_404(Study, pk=study_id)
@@ -84,6 +89,7 @@ def study_image(request, study_id):
 
 
 @login_required
+@permission_required("diagnoses.view_study", raise_exception=True)
 @require_GET
 def study_heatmap(request, study_id, prediction_id, finding):
     prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
@@ -94,6 +100,7 @@ def study_heatmap(request, study_id, prediction_id, finding):
 
 
 @login_required
+@permission_required("diagnoses.rerun_study", raise_exception=True)
 @require_POST
 def study_rerun(request, study_id):
     study = get_object_or_404(Study, pk=study_id)

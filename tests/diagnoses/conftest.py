@@ -14,9 +14,28 @@ def study_storage(settings, tmp_path):
     return tmp_path / "media"
 
 
+def user_in(django_user_model, username: str, role: str):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username=username, password="x-ray-4-ever!")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 @pytest.fixture
 def clinician(django_user_model):
-    return django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
+    return user_in(django_user_model, "dr.house", "clinician")
+
+
+@pytest.fixture
+def reviewer(django_user_model):
+    return user_in(django_user_model, "dr.cuddy", "reviewer")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    """Logged in, but in no role."""
+    return django_user_model.objects.create_user(username="visitor", password="x-ray-4-ever!")
 
 
 @pytest.fixture

@@ -100,3 +100,19 @@ def test_the_image_is_served_only_to_users_with_no_caching(client, logged_in, cl
     assert "nih512" not in response["Content-Disposition"]
     logged_in.logout()
     assert client.get(url).status_code == 302
+
+
+@pytest.mark.parametrize("name", ["study-history", "study-upload"])
+def test_a_user_without_a_role_is_refused(client, outsider, name):
+    client.force_login(outsider)
+    assert client.get(reverse(name)).status_code == 403
+
+
+def test_the_roles_exist_with_their_permissions():
+    from django.contrib.auth.models import Group
+
+    clinician, reviewer = Group.objects.get(name="clinician"), Group.objects.get(name="reviewer")
+    assert clinician.permissions.filter(codename="add_study").exists()
+    assert not clinician.permissions.filter(codename="review_study").exists()
+    assert reviewer.permissions.filter(codename="review_study").exists()
+    assert Group.objects.get(name="admin").permissions.filter(codename="view_auditevent").exists()
