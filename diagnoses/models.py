@@ -37,6 +37,10 @@ class Study(models.Model):
     )
     notes = models.TextField(blank=True)
     tencrop = models.BooleanField("TenCrop", default=False)
+    callback_url = models.URLField(
+        max_length=500, blank=True, help_text="Receives a signed JSON POST when the study finishes."
+    )
+    idempotency_key = models.CharField(max_length=128, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies"
     )
@@ -52,6 +56,13 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uploaded_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_study_per_idempotency_key",
+            )
+        ]
         permissions = [
             ("rerun_study", "Can re-run a study"),
             ("review_study", "Can review a study's findings"),
@@ -76,6 +87,12 @@ class ModelVersion(models.Model):
     weights_verified = models.BooleanField(default=False)
     description = models.TextField(blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+    is_active = models.BooleanField(
+        default=False, help_text="New studies and re-runs go to this model version."
+    )
+    serving_url = models.URLField(
+        blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S)."
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.short_identity})"
@@ -252,3 +269,36 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.study_id}"
+
+
+class ApiToken(models.Model):
+    """A revocable, expiring API token. Only a hash of the key is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for (e.g. PACS bridge).")
+    key_prefix = models.CharField(max_length=8, help_text="First characters, to recognise it.")
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…) of {self.user}"
+
+
+class CallbackDelivery(models.Model):
+    """The signed POST sent to a study's callback URL when it finishes, and its attempts."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="callback_deliveries")
+    url = models.URLField(max_length=500)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
