@@ -1,7 +1,7 @@
 from django import forms
 
-from inference.findings import FINDINGS
 from diagnoses.models import Study
+from inference.findings import FINDINGS
 
 
 class StudyUploadForm(forms.Form):

@@ -4,7 +4,6 @@ the study as a PNG a browser can show (DICOM is not), and per-finding heatmap ov
 from io import BytesIO
 
 import numpy as np
-
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 

@@ -12,10 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from diagnoses.model_server import model_server_client
-from diagnoses.models import Finding, ModelVersion, Prediction, Study, ThresholdSet
+from diagnoses.model_versions import model_version_for
+from diagnoses.models import Finding, ModelVersion, Prediction, Study
 from inference.client import GraphPipeError, ServerUnavailable
-from inference.findings import FINDINGS
-from inference.identity import ModelIdentity
 from inference.pipeline import Diagnosis, diagnose_image
 from inference.preprocessing import ImageError
 from inference.studies import StudyImage, read_study_image
@@ -101,59 +100,11 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
         prediction_store(study=study, diagnosis=diagnosis)
 
 
-def model_version_register(
-    *, identity: ModelIdentity, thresholds: dict[str, float] | None = None, user=None
-) -> ModelVersion:
-    """Record a model version (idempotent) and, when given, a new set of decision thresholds."""
-    with transaction.atomic():
-        model_version = _model_version_for(identity)
-        if thresholds is not None:
-            threshold_set_create(model_version=model_version, thresholds=thresholds, user=user)
-    return model_version
-
-
-def threshold_set_create(
-    *, model_version: ModelVersion, thresholds: dict[str, float], user=None, note: str = ""
-) -> ThresholdSet:
-    """A new threshold set; earlier predictions keep the set they were flagged with."""
-    unknown = sorted(set(thresholds) - set(FINDINGS))
-    missing = [name for name in FINDINGS if name not in thresholds]
-    if unknown or missing:
-        raise ValidationError(
-            "Thresholds must name each of the 14 findings exactly once"
-            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-            + (f"; missing: {', '.join(missing)}" if missing else "")
-        )
-    values = {}
-    for name in FINDINGS:
-        value = thresholds[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ValidationError(f"The threshold of {name} must be a number from 0 to 1.")
-        values[name] = float(value)
-    return ThresholdSet.objects.create(
-        model_version=model_version, thresholds=values, created_by=user, note=note
-    )
-
-
-def _model_version_for(identity: ModelIdentity) -> ModelVersion:
-    model_version, _ = ModelVersion.objects.get_or_create(
-        identity=identity.identity,
-        defaults={
-            "name": identity.name,
-            "checkpoint_sha256": identity.checkpoint_sha256,
-            "onnx_sha256": identity.onnx_sha256,
-            "weights_verified": identity.weights_verified,
-            "description": identity.description,
-        },
-    )
-    return model_version
-
-
 def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
     """Store a diagnosis, flag findings at or above the model version's current thresholds, and
     finish the study. A study already read by this model in this mode keeps its one prediction."""
     with transaction.atomic():
-        model_version = _model_version_for(diagnosis.model)
+        model_version = model_version_for(diagnosis.model)
         prediction = Prediction.objects.filter(
             study=study, model_version=model_version, preprocessing=diagnosis.preprocessing
         ).first()

@@ -1,10 +1,10 @@
 """Web pages for clinicians: upload, result (live status), history, and the stored image."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from diagnoses import renderings, selectors, services
 from diagnoses.forms import HistoryFilterForm, StudyUploadForm
 from diagnoses.models import Prediction, Study
-from inference.findings import FINDINGS
 from diagnoses.presenters import study_summary
+from inference.findings import FINDINGS
 
 
 @login_required

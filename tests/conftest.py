@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.processes import REPO, Process, answers_http, free_port, procfile_command, run_checked
-from tests.processes import wait_until
+from tests.processes import (
+    REPO,
+    Process,
+    answers_http,
+    free_port,
+    procfile_command,
+    run_checked,
+    wait_until,
+)
 
 SHARED = REPO.parent / "shared"
 SAMPLES = SHARED / "samples"

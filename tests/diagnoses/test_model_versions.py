@@ -1,12 +1,11 @@
 """Model versions, their decision thresholds, and re-running a study on a new model version."""
 
-import shutil
 
 import onnx
 import pytest
 from django.core.exceptions import ValidationError
 
-from diagnoses import services
+from diagnoses import model_versions, services
 from diagnoses.model_server import model_server_client
 from diagnoses.models import ModelVersion, Study
 from inference.findings import FINDINGS
@@ -49,7 +48,7 @@ def diagnosed(clinician) -> Study:
 
 def test_findings_at_or_above_their_threshold_are_flagged(clinician, model_server, chexnet_onnx):
     identity = onnx_model_identity(chexnet_onnx)
-    services.model_version_register(identity=identity, thresholds=all_at(0.0) | {"Hernia": 1.0})
+    model_versions.model_version_register(identity=identity, thresholds=all_at(0.0) | {"Hernia": 1.0})
     study = diagnosed(clinician)
     findings = {f.name: f for f in study.predictions.get().findings.all()}
     assert all(findings[name].flagged for name in FINDINGS if name != "Hernia")
@@ -59,7 +58,7 @@ def test_findings_at_or_above_their_threshold_are_flagged(clinician, model_serve
 def test_a_threshold_change_is_a_new_set_and_old_predictions_keep_theirs(clinician, model_server):
     first = diagnosed(clinician).predictions.get()
     model_version = first.model_version
-    services.threshold_set_create(model_version=model_version, thresholds=all_at(0.0))
+    model_versions.threshold_set_create(model_version=model_version, thresholds=all_at(0.0))
     second = diagnosed(clinician).predictions.get()
     first.refresh_from_db()
     assert first.threshold_set != second.threshold_set
@@ -76,7 +75,7 @@ def test_a_threshold_change_is_a_new_set_and_old_predictions_keep_theirs(clinici
 def test_bad_thresholds_are_refused(model_server, thresholds, message):
     model_version = ModelVersion.objects.create(identity="x", name="x")
     with pytest.raises(ValidationError, match=message):
-        services.threshold_set_create(model_version=model_version, thresholds=thresholds)
+        model_versions.threshold_set_create(model_version=model_version, thresholds=thresholds)
     assert not model_version.threshold_sets.exists()
 
 

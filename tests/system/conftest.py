@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import start_model_server
-from tests.processes import REPO, Process, answers_http, free_port, procfile_command, run_checked
-from tests.processes import wait_until
+from tests.processes import (
+    REPO,
+    Process,
+    answers_http,
+    free_port,
+    procfile_command,
+    run_checked,
+    wait_until,
+)
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,9 +7,10 @@ per-finding decision thresholds, before any study is read by it.
 import json
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from diagnoses import services
+from diagnoses import model_versions
 from inference.identity import onnx_model_identity
 
 
@@ -30,10 +31,10 @@ class Command(BaseCommand):
             except (OSError, ValueError) as error:
                 raise CommandError(f"cannot read thresholds from {thresholds}: {error}") from error
         try:
-            model_version = services.model_version_register(
+            model_version = model_versions.model_version_register(
                 identity=onnx_model_identity(onnx), thresholds=values
             )
-        except services.ValidationError as error:
+        except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         threshold_set = model_version.current_thresholds()
         self.stdout.write(
