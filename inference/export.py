@@ -114,7 +114,10 @@ def _download(url: str, dest: Path, *, accept_unverified: bool) -> None:
             url, timeout=DOWNLOAD_TIMEOUT_S
         ) as response:
             shutil.copyfileobj(response, out, 1 << 20)
-        checkpoint_provenance(Path(tmp_name), accept_unverified=accept_unverified)
+        try:
+            checkpoint_provenance(Path(tmp_name), accept_unverified=accept_unverified)
+        except UnverifiedCheckpoint as error:
+            raise UnverifiedCheckpoint(f"{error}; the download was deleted") from None
         os.replace(tmp_name, dest)
     finally:
         Path(tmp_name).unlink(missing_ok=True)

@@ -256,7 +256,8 @@ def test_an_unverified_download_is_refused_and_deleted(
 
     assert main(arguments) == 2
 
-    assert "not the published CheXNet checkpoint" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "not the published CheXNet checkpoint" in error and "download was deleted" in error
     assert list(download_dir.iterdir()) == []
     assert not (tmp_path / "x.onnx").exists()
     kept = local_checkpoint(url, download_dir, accept_unverified=True)
