@@ -1,0 +1,138 @@
+"""What a GraphPipe model path answers, apart from HTTP: decode, validate, run the model, encode.
+
+`ModelEndpoint.answer(body)` turns a request body into an `Answer` (status, content type, body).
+Every mistake of the caller becomes a 400 with a plain-text message saying what was wrong; a
+failure of the model itself becomes a 500. The model is anything with `metadata` and
+`run(feeds, output_names)`, so a batching queue can later stand where `OnnxModel` stands now.
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from inference.wire import (
+    InferRequest,
+    IOMetadata,
+    ModelMetadata,
+    WireError,
+    decode_request,
+    encode_infer_response,
+    encode_metadata_response,
+    type_for_dtype,
+    type_name,
+)
+
+OCTET_STREAM = "application/octet-stream"
+PLAIN_TEXT = "text/plain; charset=utf-8"
+
+log = logging.getLogger(__name__)
+
+
+class Model(Protocol):
+    metadata: ModelMetadata
+
+    def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+
+def refusal(status: int, message: str) -> Answer:
+    """A plain-text error answer."""
+    return Answer(status, PLAIN_TEXT, message.encode() + b"\n")
+
+
+class BadRequest(ValueError):
+    """The request does not fit the model; the message tells the caller what to fix."""
+
+
+class ModelEndpoint:
+    def __init__(self, model: Model):
+        self.model = model
+        self.metadata = model.metadata
+        self.metadata_json = json.dumps(model.metadata.to_json()).encode()
+        self._metadata_response = encode_metadata_response(model.metadata)
+
+    def answer(self, body: bytes) -> Answer:
+        try:
+            request = decode_request(body)
+        except WireError as error:
+            return refusal(400, f"bad request body: {error}")
+        if not isinstance(request, InferRequest):
+            return Answer(200, OCTET_STREAM, self._metadata_response)
+        try:
+            feeds = model_feeds(request, self.metadata.inputs)
+            output_names = requested_outputs(request, self.metadata.outputs)
+        except BadRequest as error:
+            return refusal(400, str(error))
+        try:
+            response = encode_infer_response(self.model.run(feeds, output_names))
+        except Exception as error:  # whatever the runtime raises, the caller gets a 500
+            log.exception("the model failed")
+            return refusal(500, f"the model failed: {error}")
+        return Answer(200, OCTET_STREAM, response)
+
+
+def model_feeds(request: InferRequest, inputs: list[IOMetadata]) -> dict[str, np.ndarray]:
+    """The request's tensors by model input name, each checked against the model's input."""
+    tensors = request.inputs
+    if len(tensors) > len(inputs):
+        raise BadRequest(f"the request carries {len(tensors)} input tensors but the model takes "
+                         f"{len(inputs)} ({_listing(inputs)})")
+    names = request.input_names or [io.name for io in inputs[:len(tensors)]]  # unnamed: in order
+    if len(names) != len(tensors):
+        raise BadRequest(f"the request names {len(names)} inputs but carries {len(tensors)} "
+                         "tensors")
+    by_name = {io.name: io for io in inputs}
+    feeds = {}
+    for name, tensor in zip(names, tensors, strict=True):
+        if name not in by_name:
+            raise BadRequest(f"unknown input {name!r}; the model's inputs are {_listing(inputs)}")
+        if name in feeds:
+            raise BadRequest(f"input {name!r} is given twice")
+        _check_tensor(by_name[name], tensor)
+        feeds[name] = tensor
+    missing = [io.name for io in inputs if io.name not in feeds]
+    if missing:
+        raise BadRequest(f"missing input {', '.join(map(repr, missing))}; the model's inputs are "
+                         f"{_listing(inputs)}")
+    return feeds
+
+
+def requested_outputs(request: InferRequest, outputs: list[IOMetadata]) -> list[str]:
+    """The output names asked for, in their order; none asked for means all, in model order."""
+    known = [io.name for io in outputs]
+    for position, name in enumerate(request.output_names):
+        if name not in known:
+            raise BadRequest(f"unknown output {name!r}; the model's outputs are "
+                             f"{_listing(outputs)}")
+        if name in request.output_names[:position]:
+            raise BadRequest(f"output {name!r} is asked for twice")
+    return list(request.output_names) or known
+
+
+def _check_tensor(io: IOMetadata, tensor: np.ndarray) -> None:
+    got_type = type_for_dtype(tensor.dtype)
+    if got_type != io.type:
+        raise BadRequest(f"input {io.name!r} must be {type_name(io.type)}, got "
+                         f"{type_name(got_type)}")
+    shape = list(tensor.shape)
+    if len(shape) != len(io.shape):
+        raise BadRequest(f"input {io.name!r} must have {len(io.shape)} dimensions {io.shape} "
+                         f"(-1: any size), got {len(shape)}: {shape}")
+    if any(want not in (-1, got) for want, got in zip(io.shape, shape, strict=True)):
+        raise BadRequest(f"input {io.name!r} must have shape {io.shape} (-1: any size), "
+                         f"got {shape}")
+    if tensor.size == 0:
+        raise BadRequest(f"input {io.name!r} is empty: shape {shape}")
+
+
+def _listing(ios: list[IOMetadata]) -> str:
+    return ", ".join(repr(io.name) for io in ios) or "none"

@@ -1,0 +1,67 @@
+"""An ONNX model loaded into ONNX Runtime, described in GraphPipe's terms.
+
+`OnnxModel` knows its inputs and outputs as GraphPipe IOMetadata (a symbolic dimension such as the
+batch is -1), the model's own metadata properties, the sha256 of the .onnx file, and the
+ModelMetadata the server hands out. Its Description is JSON: the model's metadata properties plus
+`onnx_sha256`, which the app reads to know which model answered.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from inference.graphpipe_fb.Type import Type
+from inference.weights import file_sha256
+from inference.wire import IOMetadata, ModelMetadata
+
+SERVER_NAME = "chexweb-graphpipe"
+SERVER_VERSION = "1.0.0"
+
+_ELEMENT_TYPES = {
+    "tensor(uint8)": Type.Uint8, "tensor(int8)": Type.Int8,
+    "tensor(uint16)": Type.Uint16, "tensor(int16)": Type.Int16,
+    "tensor(uint32)": Type.Uint32, "tensor(int32)": Type.Int32,
+    "tensor(uint64)": Type.Uint64, "tensor(int64)": Type.Int64,
+    "tensor(float16)": Type.Float16, "tensor(float)": Type.Float32,
+    "tensor(double)": Type.Float64, "tensor(string)": Type.String,
+}
+
+
+class OnnxModel:
+    """One ONNX Runtime session on the CPU; `run` may be called from several threads at once."""
+
+    def __init__(self, path: str | Path, *, intra_op_threads: int | None = None):
+        self.path = Path(path)
+        options = onnxruntime.SessionOptions()
+        # Spinning threads burn the CPU between requests, which slows the web server and the
+        # worker sharing the machine's few cores; a sleeping pool costs microseconds per run.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        options.inter_op_num_threads = 1
+        if intra_op_threads is not None:
+            options.intra_op_num_threads = intra_op_threads
+        self.session = onnxruntime.InferenceSession(
+            str(self.path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [_io_metadata(arg) for arg in self.session.get_inputs()]
+        self.outputs = [_io_metadata(arg) for arg in self.session.get_outputs()]
+        self.custom_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.sha256 = file_sha256(self.path)
+        self.metadata = ModelMetadata(
+            name=self.custom_metadata.get("model_name") or self.path.stem,
+            version=SERVER_VERSION,
+            server=SERVER_NAME,
+            description=json.dumps({**self.custom_metadata, "onnx_sha256": self.sha256},
+                                   sort_keys=True),
+            inputs=self.inputs,
+            outputs=self.outputs,
+        )
+
+    def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
+        return self.session.run(output_names, feeds)
+
+
+def _io_metadata(arg: onnxruntime.NodeArg) -> IOMetadata:
+    shape = [size if isinstance(size, int) and size >= 0 else -1 for size in arg.shape]
+    return IOMetadata(name=arg.name, shape=shape, type=_ELEMENT_TYPES.get(arg.type, Type.Null))
