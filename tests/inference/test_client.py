@@ -1,0 +1,169 @@
+"""GraphPipeClient against the real server, and against stand-ins that misbehave on purpose."""
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from inference import wire
+from inference.client import (
+    BadResponse,
+    GraphPipeClient,
+    GraphPipeError,
+    RequestRejected,
+    ServerFault,
+    ServerUnavailable,
+)
+from tests.inference.conftest import expected_outputs
+from tests.processes import free_port
+
+
+@pytest.fixture
+def client(server_url):
+    with GraphPipeClient(server_url) as client:
+        yield client
+
+
+def test_infer_with_one_array_returns_every_output(client, image_batch):
+    probs, cams = client.infer(image_batch)
+    expected_probs, expected_cams = expected_outputs(image_batch)
+    np.testing.assert_allclose(probs, expected_probs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cams, expected_cams, rtol=1e-5, atol=1e-5)
+
+
+def test_infer_returns_the_named_outputs_in_their_order(client, image_batch):
+    cams, probs = client.infer([image_batch], input_names=["images"],
+                               output_names=["cams", "probs"])
+    assert (cams.shape, probs.shape) == ((3, 14, 7, 7), (3, 14))
+    np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_metadata_describes_the_served_model(client, tiny_onnx):
+    metadata = client.metadata()
+    assert metadata.name == "tiny chexnet"
+    assert metadata.server == "chexweb-graphpipe"
+    assert [io.name for io in metadata.inputs] == ["images"]
+    assert metadata.inputs[0].shape == [-1, 3, 224, 224]
+    assert [io.name for io in metadata.outputs] == ["probs", "cams"]
+    assert json.loads(metadata.description)["model_name"] == "tiny chexnet"
+
+
+def test_a_rejected_request_carries_the_servers_message(client, image_batch):
+    with pytest.raises(RequestRejected, match="input 'images' must be float32, got float64"):
+        client.infer(image_batch.astype(np.float64))
+    assert client.infer(image_batch, output_names=["probs"])[0].shape == (3, 14)
+
+
+def test_a_model_failure_is_a_server_fault(fragile_server):
+    with GraphPipeClient(fragile_server) as client:
+        with pytest.raises(ServerFault, match="the model failed"):
+            client.infer(np.ones((2, 4), np.float32))
+
+
+def test_nobody_listening_is_server_unavailable():
+    with GraphPipeClient(f"http://127.0.0.1:{free_port()}", connect_timeout=1) as client:
+        with pytest.raises(ServerUnavailable, match="unavailable"):
+            client.metadata()
+
+
+def test_every_error_is_a_graphpipe_error():
+    for error in (ServerUnavailable, RequestRejected, ServerFault, BadResponse):
+        assert issubclass(error, GraphPipeError)
+
+
+# --- stand-in servers ---------------------------------------------------------------------------
+
+class StandIn(ThreadingHTTPServer):
+    """Answers every POST with the same canned answer; counts the connections it accepted."""
+
+    daemon_threads = True
+
+    def __init__(self, status: int, body: bytes):
+        self.status, self.body, self.connections = status, body, 0
+        super().__init__(("127.0.0.1", 0), StandInHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def get_request(self):
+        self.connections += 1
+        return super().get_request()
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stand_in():
+    servers = []
+
+    def start(status: int, body: bytes) -> StandIn:
+        servers.append(StandIn(status, body))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status, error, message", [
+    (503, ServerUnavailable, "not ready (503): draining"),
+    (500, ServerFault, "failed (500): draining"),
+    (404, RequestRejected, "refused the request (404): draining"),
+    (302, BadResponse, "answered HTTP 302"),
+])
+def test_http_statuses_map_to_errors(stand_in, status, error, message):
+    server = stand_in(status, b"draining\n")
+    with GraphPipeClient(server.url) as client:
+        with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
+            client.metadata()
+
+
+def test_an_undecodable_answer_is_a_bad_response(stand_in):
+    server = stand_in(200, b"<html>proxy error</html>")
+    with GraphPipeClient(server.url) as client:
+        with pytest.raises(BadResponse, match="unreadable InferResponse"):
+            client.infer(np.zeros((1, 2), np.float32))
+        with pytest.raises(BadResponse, match="unreadable MetadataResponse"):
+            client.metadata()
+
+
+def test_the_wrong_number_of_outputs_is_a_bad_response(stand_in):
+    server = stand_in(200, wire.encode_infer_response([np.zeros((1, 14), np.float32)]))
+    with GraphPipeClient(server.url) as client:
+        assert len(client.infer(np.zeros((1, 2), np.float32), output_names=["probs"])) == 1
+        with pytest.raises(BadResponse, match="returned 1 outputs for 2 output names"):
+            client.infer(np.zeros((1, 2), np.float32), output_names=["probs", "cams"])
+
+
+def test_one_connection_serves_many_calls(stand_in):
+    server = stand_in(200, wire.encode_infer_response([np.zeros((1, 14), np.float32)]))
+    with GraphPipeClient(server.url) as client:
+        for _ in range(5):
+            client.infer(np.zeros((1, 2), np.float32))
+    assert server.connections == 1
+
+
+def test_a_silent_server_is_unavailable_after_the_read_timeout():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        with GraphPipeClient(url, connect_timeout=1, read_timeout=0.3) as client:
+            with pytest.raises(ServerUnavailable, match="timed out"):
+                client.metadata()
