@@ -1,0 +1,242 @@
+"""Benchmark (not a test): our Pillow + NumPy preprocessing against torchvision's, per image.
+
+    .venv/bin/python -m bench.preprocessing [--repeats 15] [--write docs/benchmarks.md]
+
+Both start from the same decoded image ("decode excluded") or from the file's bytes ("decode
+included"), and both convert to RGB themselves. torchvision runs what arnoweng/CheXNet trained
+with: Resize(256), CenterCrop(224) or TenCrop(224), ToTensor, Normalize. The figure is the median
+over the repeats, after one warm-up run. Also times `read_dicom` on DICOM files. --write replaces
+(or appends) the section under HEADING in the given markdown file.
+"""
+
+import argparse
+import io
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from PIL import Image
+from pydicom.data import get_testdata_file
+from torchvision import transforms
+
+from inference.dicom import read_dicom
+from inference.preprocessing import center_crop, open_image, ten_crop
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+HEADING = "## Preprocessing: Pillow + NumPy vs torchvision"
+PACKAGES = ("pillow", "numpy", "torch", "torchvision", "pydicom", "pylibjpeg-libjpeg",
+            "pylibjpeg-openjpeg")
+
+NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+TORCHVISION_CENTER = transforms.Compose(
+    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
+)
+TORCHVISION_TENCROP = transforms.Compose(
+    [
+        transforms.Resize(256),
+        transforms.TenCrop(224),
+        transforms.Lambda(
+            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
+        ),
+    ]
+)
+
+
+def median_ms(run: Callable[[], object], repeats: int) -> float:
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def torchvision_center(image: Image.Image) -> torch.Tensor:
+    return TORCHVISION_CENTER(image.convert("RGB")).unsqueeze(0)
+
+
+def torchvision_tencrop(image: Image.Image) -> torch.Tensor:
+    return TORCHVISION_TENCROP(image.convert("RGB"))
+
+
+def image_tables(
+    paths: list[Path], repeats: int
+) -> tuple[list[str], list[str], dict[str, list[float]]]:
+    """Markdown rows (decode excluded, decode included) and torchvision/ours ratios by column."""
+    excluded, included = [], []
+    ratios: dict[str, list[float]] = {}
+    for path in paths:
+        data = path.read_bytes()
+        image = decoded(data)
+        name = f"{path.name} ({image.width}x{image.height} {image.mode})"
+        without, with_decode = [name], [name]
+        for crops, ours, theirs in (
+            ("centre", center_crop, torchvision_center),
+            ("TenCrop", ten_crop, torchvision_tencrop),
+        ):
+            timings = {
+                f"{crops}, decode excluded": (
+                    median_ms(lambda: ours(image), repeats),
+                    median_ms(lambda: theirs(image), repeats),
+                ),
+                f"{crops}, decode included": (
+                    median_ms(lambda: ours(open_image(data)), repeats),
+                    median_ms(lambda: theirs(decoded(data)), repeats),
+                ),
+            }
+            for column, (ours_ms, theirs_ms) in timings.items():
+                ratios.setdefault(column, []).append(theirs_ms / ours_ms)
+            without += _cells(*timings[f"{crops}, decode excluded"])
+            with_decode += _cells(*timings[f"{crops}, decode included"])
+        excluded.append("| " + " | ".join(without) + " |")
+        included.append("| " + " | ".join(with_decode) + " |")
+        print(excluded[-1], included[-1], sep="\n", file=sys.stderr)
+    return excluded, included, ratios
+
+
+def _cells(ours_ms: float, theirs_ms: float) -> list[str]:
+    return [f"{ours_ms:.1f}", f"{theirs_ms:.1f}", f"{theirs_ms / ours_ms:.2f}"]
+
+
+def dicom_rows(paths: list[Path], repeats: int) -> list[str]:
+    rows = []
+    for path in paths:
+        data = path.read_bytes()
+        study = read_dicom(data)
+        size = f"{study.image.width}x{study.image.height}"
+        described = f"{study.photometric_interpretation}, {study.bits_stored}-bit"
+        milliseconds = median_ms(lambda: read_dicom(data), repeats)
+        rows.append(f"| {path.name} | {size} | {described} | {milliseconds:.1f} |")
+        print(rows[-1], file=sys.stderr)
+    return rows
+
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    flags = _cpu_flags()
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+    return [
+        f"- Machine: {os.cpu_count()} CPUs (`nproc`), {cpu}; AVX2 "
+        f"{'yes' if 'avx2' in flags else 'no'}, AVX-512 {'yes' if 'avx512f' in flags else 'no'}; "
+        f"load average at the start {os.getloadavg()[0]:.2f}.",
+        f"- Python {platform.python_version()}; {versions}; "
+        f"torch intra-op threads {torch.get_num_threads()}.",
+    ]
+
+
+def _cpu_flags() -> set[str]:
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def report(repeats: int) -> str:
+    pngs = sorted(SAMPLES.glob("*.png"))
+    dicoms = sorted(SAMPLES.glob("siim_*.dcm"))
+    dicoms += [Path(p) for p in [get_testdata_file("RG1_UNCR.dcm", download=False)] if p]
+    described = machine()
+    excluded, included, ratios = image_tables(pngs, repeats)
+    summary = "; ".join(
+        f"{column} {statistics.median(values):.2f}" for column, values in ratios.items()
+    )
+    dicom_table = dicom_rows(dicoms, repeats)
+    lines = [
+        HEADING,
+        "",
+        f"Command: `.venv/bin/python -m bench.preprocessing --repeats {repeats} "
+        f"--torch-threads {torch.get_num_threads()} --write docs/benchmarks.md`",
+        "",
+        *described,
+        f"- Load average at the end {os.getloadavg()[0]:.2f} (the machine is shared: a load "
+        "above the CPU count means other work ran beside the benchmark).",
+        "",
+        f"Per image, milliseconds, median of {repeats} runs after a warm-up. \"ours\" is "
+        "`inference.preprocessing` (Pillow resize + NumPy); ratio = torchvision / ours (above 1: "
+        "ours is faster). With the decode: `open_image(bytes)` for ours, "
+        "`Image.open(...)` then `convert(\"RGB\")` for torchvision.",
+        "",
+        f"Median ratio over the {len(pngs)} images: {summary}.",
+        "",
+        "Decode excluded (both start from the decoded PIL image):",
+        "",
+        *_table_head(),
+        *excluded,
+        "",
+        "Decode included (both start from the PNG file's bytes):",
+        "",
+        *_table_head(),
+        *included,
+        "",
+        "DICOM: `read_dicom` from bytes (parse, decode, modality and VOI LUT, 8-bit), "
+        f"median of {repeats} runs.",
+        "",
+        "| file | size | pixels | read_dicom ms |",
+        "|---|---|---|---|",
+        *dicom_table,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _table_head() -> list[str]:
+    return [
+        "| image | ours centre | torchvision centre | ratio "
+        "| ours TenCrop | torchvision TenCrop | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the HEADING section of PATH (up to the next '## ' heading), or append it."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find(HEADING + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(HEADING))
+        rest = text[end + 1 :] if end >= 0 else ""
+        text = text[:start] + section + ("\n" + rest if rest else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.preprocessing", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--write", type=Path, metavar="MARKDOWN")
+    parser.add_argument(
+        "--torch-threads", type=int, default=1,
+        help="torch intra-op threads (default 1: ours is single-threaded, and idle torch threads "
+        "spin on a shared machine)",
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.torch_threads)
+    section = report(args.repeats)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
