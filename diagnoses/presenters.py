@@ -28,12 +28,13 @@ def study_summary(study: Study) -> dict:
         "created_at": study.created_at.isoformat(),
         "prediction": prediction_summary(prediction) if prediction else None,
         "predictions_count": len(study.predictions.all()),
+        "patient_url": reverse("patient-detail", args=[study.patient_id]) if study.patient_id else "",
     }
 
 
 def prediction_summary(prediction: Prediction) -> dict:
     model = prediction.model_version
-    findings = sorted(prediction.findings.all(), key=lambda f: -f.probability)
+    findings = sorted(prediction.findings.all(), key=lambda f: (not f.flagged, -f.probability))
     return {
         "id": prediction.pk,
         "created_at": prediction.created_at.isoformat(),
@@ -47,10 +48,15 @@ def prediction_summary(prediction: Prediction) -> dict:
                 "heatmap_url": reverse(
                     "study-heatmap", args=[prediction.study_id, prediction.pk, f.name]
                 ),
+                "heatmap_layer_url": reverse(
+                    "study-heatmap-layer", args=[prediction.study_id, prediction.pk, f.name]
+                ),
             }
             for f in findings
         ],
         "flagged": [f.name for f in findings if f.flagged],
+        "flagged_labels": [f.name.replace("_", " ") for f in findings if f.flagged],
+        "reviews": [review_summary(review) for review in prediction.reviews.all()],
         "threshold_set": prediction.threshold_set_id,
         "preprocessing": prediction.preprocessing,
         "preprocessing_label": prediction.get_preprocessing_display(),
@@ -65,4 +71,36 @@ def prediction_summary(prediction: Prediction) -> dict:
             "weights_verified": model.weights_verified,
             "warning": model.warning,
         },
+    }
+
+
+TREND_WIDTH, TREND_HEIGHT = 240, 48
+
+
+def trend_chart(name: str, points: list) -> dict:
+    """One finding's probabilities over time as an SVG polyline (oldest left)."""
+    if not points:
+        return {"name": name, "label": name.replace("_", " "), "points": "", "values": []}
+    first, last = points[0][0], points[-1][0]
+    span = max((last - first).days, 1)
+    coordinates = []
+    for index, (when, probability) in enumerate(points):
+        x = ((when - first).days / span if last != first else index / max(len(points) - 1, 1))
+        coordinates.append(f"{x * TREND_WIDTH:.1f},{(1 - probability) * TREND_HEIGHT:.1f}")
+    return {
+        "name": name,
+        "label": name.replace("_", " "),
+        "points": " ".join(coordinates),
+        "values": points,
+        "latest": points[-1][1],
+    }
+
+
+def review_summary(review) -> dict:
+    return {
+        "reviewer": review.reviewer.get_username(),
+        "note": review.note,
+        "signed_off_at": review.signed_off_at.isoformat() if review.signed_off_at else None,
+        "updated_at": review.updated_at.isoformat(),
+        "verdicts": {v.finding.name: v.verdict for v in review.verdicts.all()},
     }

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 
 from diagnoses.models import Prediction, Study
 from inference.findings import FINDINGS
-from inference.heatmaps import heatmap_png
+from inference.heatmaps import heatmap_layer, heatmap_png
 from inference.studies import read_study_image
 
 BROWSER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -30,6 +30,21 @@ def heatmap_overlay_png(prediction: Prediction, finding: str) -> bytes:
         f"renderings/{prediction.study_id}/heatmap-{prediction.pk}-{index}.png",
         lambda: heatmap_png(_study_image(prediction.study), _as_array(prediction.heatmaps[index])),
     )
+
+
+def heatmap_layer_png(prediction: Prediction, finding: str) -> bytes:
+    """The heat alone, transparent elsewhere, the size of the displayed image: the page lays it
+    over the X-ray with an opacity the reader chooses."""
+    index = FINDINGS.index(finding)
+
+    def render() -> bytes:
+        size = _study_image(prediction.study).size
+        layer = heatmap_layer(size, _as_array(prediction.heatmaps[index]))
+        output = BytesIO()
+        layer.save(output, format="PNG")
+        return output.getvalue()
+
+    return _cached(f"renderings/{prediction.study_id}/layer-{prediction.pk}-{index}.png", render)
 
 
 def _display_png(study: Study) -> bytes:

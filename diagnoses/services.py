@@ -28,6 +28,14 @@ class ModelServerUnavailable(Exception):
     """The model server could not be reached, timed out or was not ready: worth a retry."""
 
 
+class DuplicateStudy(Exception):
+    """The same file (same sha256) was uploaded before."""
+
+    def __init__(self, study: Study):
+        super().__init__(f"This image was already uploaded as study {study.pk}.")
+        self.study = study
+
+
 def study_create(
     *,
     uploaded_by,
@@ -36,13 +44,21 @@ def study_create(
     accession_number: str = "",
     notes: str = "",
     tencrop: bool = False,
+    refuse_duplicates: bool = False,
 ) -> Study:
-    """Validate an uploaded image, store it under a random name and queue its diagnosis."""
+    """Validate an uploaded image, store it under a random name and queue its diagnosis.
+
+    With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study."""
     content = _read_upload(image_file)
+    image_sha256 = hashlib.sha256(content).hexdigest()
+    if refuse_duplicates:
+        earlier = Study.objects.filter(image_sha256=image_sha256).order_by("created_at").first()
+        if earlier is not None:
+            raise DuplicateStudy(earlier)
     study_image = _read_study_image(content)
     dicom = study_image.dicom
     study = Study(
-        image_sha256=hashlib.sha256(content).hexdigest(),
+        image_sha256=image_sha256,
         image_format=study_image.format,
         original_filename=(image_file.name or "")[:255],
         patient_id=patient_id or (dicom.patient_id if dicom else ""),

@@ -1,17 +1,31 @@
 from django.urls import path
 
-from diagnoses import views
+from diagnoses.web import history, review, study, upload
 
 urlpatterns = [
-    path("", views.study_history, name="study-history"),
-    path("new/", views.study_upload, name="study-upload"),
-    path("<uuid:study_id>/", views.study_detail, name="study-detail"),
-    path("<uuid:study_id>/status/", views.study_status, name="study-status"),
-    path("<uuid:study_id>/image/", views.study_image, name="study-image"),
-    path("<uuid:study_id>/rerun/", views.study_rerun, name="study-rerun"),
+    path("", history.study_history, name="study-history"),
+    path("export.csv", history.study_history_csv, name="study-history-csv"),
+    path("new/", upload.study_upload, name="study-upload"),
+    path("patients/<str:patient_id>/", history.patient_detail, name="patient-detail"),
+    path("<uuid:study_id>/", study.study_detail, name="study-detail"),
+    path("<uuid:study_id>/status/", study.study_status, name="study-status"),
+    path("<uuid:study_id>/image/", study.study_image, name="study-image"),
+    path("<uuid:study_id>/rerun/", study.study_rerun, name="study-rerun"),
+    path("<uuid:study_id>/study.json", study.study_json, name="study-json"),
+    path("<uuid:study_id>/report.pdf", study.study_report, name="study-report"),
     path(
         "<uuid:study_id>/predictions/<int:prediction_id>/heatmaps/<str:finding>.png",
-        views.study_heatmap,
+        study.study_heatmap,
         name="study-heatmap",
+    ),
+    path(
+        "<uuid:study_id>/predictions/<int:prediction_id>/heatmap-layers/<str:finding>.png",
+        study.study_heatmap_layer,
+        name="study-heatmap-layer",
+    ),
+    path(
+        "<uuid:study_id>/predictions/<int:prediction_id>/review/",
+        review.prediction_review,
+        name="prediction-review",
     ),
 ]

@@ -65,6 +65,27 @@ def heatmap_overlay(
     return Image.fromarray(np.rint(blended).astype(np.uint8))
 
 
+def heatmap_layer(
+    size: tuple[int, int], cam: np.ndarray, *, max_side: int = 1024
+) -> Image.Image:
+    """The heat alone as RGBA for an image of SIZE (shrunk to MAX_SIDE): transparent outside the
+    crop the map covers and where the map is low. A viewer lays it over the image at the same
+    displayed size and picks its own opacity."""
+    cam = np.asarray(cam, dtype=np.float64)
+    if cam.shape != (CAM_SIZE, CAM_SIZE) or not np.all(np.isfinite(cam)):
+        raise ValueError(f"a class activation map must be {CAM_SIZE}x{CAM_SIZE} finite values")
+    width, height = size
+    factor = min(1.0, max_side / max(width, height))
+    layer_size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    scale = layer_size[0] / width, layer_size[1] / height
+    heat = _upsampled(_normalised(cam), layer_size, cam_box(width, height), scale)
+    ramp = np.clip((heat - TRANSPARENT_BELOW) / (1 - TRANSPARENT_BELOW), 0, 1)
+    alpha = np.rint(np.nan_to_num(ramp, nan=0.0) * 255).astype(np.uint8)
+    colours = COLORMAP[np.rint(np.nan_to_num(heat) * 255).astype(np.uint8)]
+    rgba = np.dstack([np.rint(colours).astype(np.uint8), alpha])
+    return Image.fromarray(rgba, mode="RGBA")
+
+
 def heatmap_png(image: Image.Image, cam: np.ndarray, **options: float) -> bytes:
     buffer = io.BytesIO()
     heatmap_overlay(image, cam, **options).save(buffer, format="PNG")

@@ -78,17 +78,6 @@ def test_result_page_shows_14_findings_and_the_warning(logged_in, clinician, mod
     assert "Pleural Thickening" in page and "Hernia" in page
 
 
-def test_history_filters_by_finding_probability(logged_in, clinician, model_server):
-    study = done_study(clinician)
-    effusion = study.predictions.get().findings.get(name="Effusion").probability
-    url = reverse("study-history")
-    hit = logged_in.get(url, {"finding": "Effusion", "min_probability": effusion}).content
-    miss = logged_in.get(url, {"finding": "Effusion", "min_probability": effusion + 1e-6}).content
-    assert str(study.pk).encode() in hit
-    assert str(study.pk).encode() not in miss
-    assert b"unverified weights" in hit
-
-
 def test_the_image_is_served_only_to_users_with_no_caching(client, logged_in, clinician):
     study = services.study_create(uploaded_by=clinician, image_file=upload())
     url = reverse("study-image", args=[study.pk])

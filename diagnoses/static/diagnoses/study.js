@@ -1,79 +1,81 @@
-// Follows a study's status without a page reload, shows its findings when they arrive, and
-// swaps the X-ray for a finding's heatmap overlay.
+// The result page: follows the study's status without a reload (the finished parts are taken
+// from a fresh copy of this page, so there is one renderer: the server's), zooms the image, and
+// lays a finding's heatmap over it with the opacity the reader chooses.
 (function () {
   "use strict";
   const root = document.getElementById("study");
   if (!root) return;
-  const statusUrl = root.dataset.statusUrl;
   const statusEl = document.getElementById("study-status");
   const reasonEl = document.getElementById("failure-reason");
-  const predictionEl = document.getElementById("prediction");
-  const rerunForm = document.getElementById("rerun");
-  const xray = document.getElementById("xray");
-  const heatmapSelect = document.getElementById("heatmap-finding");
+  const viewer = document.getElementById("viewer");
+  const stack = document.getElementById("stack");
+  const layer = document.getElementById("heat-layer");
+  const choice = document.getElementById("heatmap-finding");
+  const opacity = document.getElementById("heat-opacity");
+  const zoomLevel = document.getElementById("zoom-level");
+  let zoom = 1;
   let delay = 1000;
 
-  function element(tag, props, ...children) {
-    const node = Object.assign(document.createElement(tag), props || {});
-    node.append(...children);
-    return node;
+  function setZoom(value) {
+    zoom = Math.min(8, Math.max(1, value));
+    stack.style.width = zoom * 100 + "%";
+    zoomLevel.textContent = Math.round(zoom * 100) + "%";
   }
+  document.getElementById("zoom-in").addEventListener("click", () => setZoom(zoom * 1.5));
+  document.getElementById("zoom-out").addEventListener("click", () => setZoom(zoom / 1.5));
+  document.getElementById("zoom-reset").addEventListener("click", () => setZoom(1));
+  viewer.addEventListener("keydown", (event) => {
+    const step = 60;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (event.key === "+" || event.key === "=") setZoom(zoom * 1.5);
+    else if (event.key === "-") setZoom(zoom / 1.5);
+    else if (moves[event.key]) viewer.scrollBy(moves[event.key][0], moves[event.key][1]);
+    else return;
+    event.preventDefault();
+  });
 
-  function fillHeatmapChoices(rows) {
-    heatmapSelect.replaceChildren(element("option", { value: "" }, "No heatmap"));
+  function fillHeatmapChoices() {
+    const rows = document.querySelectorAll("#findings tbody tr");
+    choice.replaceChildren(new Option("No heatmap", ""));
     for (const row of rows) {
-      heatmapSelect.append(element("option", { value: row.url }, row.label));
+      choice.append(new Option(row.dataset.finding.replaceAll("_", " "), row.dataset.heatmapUrl));
     }
-    heatmapSelect.disabled = rows.length === 0;
+    choice.disabled = rows.length === 0;
   }
+  choice.addEventListener("change", () => {
+    layer.hidden = !choice.value;
+    opacity.disabled = !choice.value;
+    if (choice.value) {
+      layer.src = choice.value;
+      layer.alt = "Heatmap of " + choice.selectedOptions[0].textContent;
+    }
+  });
+  opacity.addEventListener("input", () => { layer.style.opacity = opacity.value / 100; });
+  layer.style.opacity = opacity.value / 100;
 
-  function renderPrediction(prediction) {
-    predictionEl.replaceChildren();
-    const model = prediction.model;
-    if (model.warning) {
-      const warning = element("p", { className: "warning", id: "model-warning" }, model.warning);
-      warning.setAttribute("role", "alert");
-      predictionEl.append(warning);
+  async function refreshFinishedParts() {
+    const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const id of ["prediction", "actions"]) {
+      const part = fresh.getElementById(id);
+      if (part) document.getElementById(id).replaceWith(part);
     }
-    const table = element("table", { className: "findings", id: "findings" });
-    table.innerHTML = "<caption>14 findings, most probable first; ⚑ at or above the model " +
-      "version's threshold</caption><thead><tr><th scope=\"col\">Finding</th>" +
-      "<th scope=\"col\">Probability</th><th scope=\"col\">Threshold</th></tr></thead>";
-    const body = element("tbody");
-    for (const finding of prediction.findings) {
-      const meter = element("meter", { min: 0, max: 1, value: finding.probability });
-      const name = element("td", {}, finding.flagged ? "⚑ " : "", finding.label);
-      const row = element("tr", { className: finding.flagged ? "flagged" : "" }, name,
-        element("td", { className: "probability" }, meter, " ",
-          element("span", { className: "value" }, finding.probability.toFixed(4))),
-        element("td", { className: "threshold" }, finding.threshold.toFixed(2)));
-      row.dataset.finding = finding.name;
-      row.dataset.heatmapUrl = finding.heatmap_url;
-      body.append(row);
-    }
-    table.append(body);
-    const meta = element("p", { className: "meta", id: "model-info" },
-      "Model: " + model.name + " (" + model.identity +
-      (model.weights_verified ? ", verified published weights" : ", unverified weights") + ") · " +
-      prediction.preprocessing_label + " · preprocessing " + prediction.preprocessing_ms +
-      " ms · inference " + prediction.inference_ms + " ms");
-    predictionEl.append(table, meta);
-    fillHeatmapChoices(prediction.findings.map((f) => ({ url: f.heatmap_url, label: f.name.replace("_", " ") })));
+    const review = fresh.querySelector("section.review");
+    if (review && !document.querySelector("section.review")) root.append(review);
+    fillHeatmapChoices();
   }
 
   async function poll() {
     try {
-      const response = await fetch(statusUrl, { credentials: "same-origin", cache: "no-store" });
+      const response = await fetch(root.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" });
       if (response.ok) {
         const study = await response.json();
         statusEl.textContent = study.status_label;
         statusEl.className = "status status-" + study.status;
         reasonEl.textContent = study.failure_reason;
         reasonEl.hidden = !study.failure_reason;
-        if (study.prediction) renderPrediction(study.prediction);
-        else if (study.finished) predictionEl.replaceChildren();
         if (study.finished) {
-          rerunForm.hidden = false;
+          await refreshFinishedParts();
           return;
         }
         delay = 1000;
@@ -86,15 +88,7 @@
     setTimeout(poll, delay);
   }
 
-  heatmapSelect.addEventListener("change", () => {
-    xray.src = heatmapSelect.value || root.dataset.imageUrl;
-    xray.alt = heatmapSelect.value
-      ? "Heatmap of " + heatmapSelect.selectedOptions[0].textContent + " over the chest X-ray"
-      : "Chest X-ray of this study";
-  });
-
-  const rows = Array.from(document.querySelectorAll("#findings tbody tr"));
-  fillHeatmapChoices(rows.map((row) => ({ url: row.dataset.heatmapUrl, label: row.dataset.finding.replace("_", " ") })));
+  fillHeatmapChoices();
   if (!["status-done", "status-failed"].some((c) => statusEl.classList.contains(c))) {
     setTimeout(poll, delay);
   }

@@ -1,0 +1,113 @@
+// Several files at once, by drag and drop or picker: each is uploaded on its own with a progress
+// bar, then followed live until its study is done or failed.
+(function () {
+  "use strict";
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const input = form.querySelector('input[type="file"]');
+  const dropzone = document.getElementById("dropzone");
+  const table = document.getElementById("uploads");
+  const rows = table.querySelector("tbody");
+  const csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+
+  function el(tag, props, ...children) {
+    const node = Object.assign(document.createElement(tag), props || {});
+    node.append(...children);
+    return node;
+  }
+
+  function follow(statusUrl, statusCell, resultCell, link) {
+    let delay = 1000;
+    async function poll() {
+      try {
+        const response = await fetch(statusUrl, { credentials: "same-origin", cache: "no-store" });
+        if (response.ok) {
+          const study = await response.json();
+          statusCell.textContent = study.status_label + (study.failure_reason ? ": " + study.failure_reason : "");
+          statusCell.className = "status status-" + study.status;
+          if (study.finished) {
+            resultCell.replaceChildren(link);
+            if (study.prediction && study.prediction.flagged.length) {
+              resultCell.append(" · flagged: " + study.prediction.flagged.join(", ").replaceAll("_", " "));
+            }
+            return;
+          }
+        }
+      } catch (error) { delay = Math.min(delay * 2, 15000); }
+      setTimeout(poll, delay);
+    }
+    poll();
+  }
+
+  function upload(file, openResult) {
+    table.hidden = false;
+    const progress = el("progress", { max: 100, value: 0 });
+    progress.setAttribute("aria-label", "Upload of " + file.name);
+    const statusCell = el("td", {}, "Uploading");
+    const resultCell = el("td");
+    const row = el("tr", {}, el("td", {}, file.name), el("td", {}, progress), statusCell, resultCell);
+    row.dataset.file = file.name;
+    rows.append(row);
+    const data = new FormData(form);
+    data.delete("image");
+    data.append("image", file);
+    const request = new XMLHttpRequest();
+    request.open("POST", form.dataset.uploadUrl);
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("X-CSRFToken", csrf);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
+    });
+    request.addEventListener("load", () => {
+      progress.value = 100;
+      let answer = {};
+      try { answer = JSON.parse(request.responseText); } catch (error) { /* not JSON */ }
+      if (request.status >= 400 || !answer.url) {
+        statusCell.textContent = "Refused: " + ((answer.error && answer.error.message) || "upload failed (" + request.status + ")");
+        statusCell.className = "status status-failed";
+        row.classList.add("refused");
+        return;
+      }
+      const link = el("a", { href: answer.url }, answer.duplicate ? "Earlier result" : "Result");
+      if (answer.duplicate) {
+        statusCell.textContent = "Already uploaded";
+        const rerun = el("form", { method: "post", action: answer.rerun_url, className: "inline" },
+          el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf }),
+          el("button", { type: "submit", className: "small" }, "Re-run"));
+        resultCell.append(link, " ", rerun);
+        return;
+      }
+      if (openResult) {
+        window.location.assign(answer.url); // one study: follow it on its own page
+        return;
+      }
+      follow(answer.status_url, statusCell, resultCell, link);
+    });
+    request.addEventListener("error", () => {
+      statusCell.textContent = "Upload failed: network error";
+      statusCell.className = "status status-failed";
+    });
+    request.send(data);
+  }
+
+  function uploadAll(files) {
+    for (const file of files) upload(file, files.length === 1);
+    input.value = "";
+  }
+
+  form.addEventListener("submit", (event) => {
+    if (!input.files.length) return; // let the server say the file is missing
+    event.preventDefault();
+    uploadAll(input.files);
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(name, (event) => { event.preventDefault(); dropzone.classList.add("over"); });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    dropzone.addEventListener(name, () => dropzone.classList.remove("over"));
+  }
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    uploadAll(event.dataTransfer.files);
+  });
+})();

@@ -1,0 +1,1 @@
+"""The clinicians' web pages, one module per page family."""

@@ -1,0 +1,100 @@
+"""One study: its result page, live status, image, heatmaps, re-run and downloads."""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from diagnoses import renderings, reports, selectors, services
+from diagnoses.audit import audit_record
+from diagnoses.forms import ReviewForm
+from diagnoses.models import Prediction, Study
+from diagnoses.presenters import study_summary
+from diagnoses.web.access import private_download, requires
+from inference.findings import FINDINGS
+
+
+@requires("view_study")
+@require_GET
+def study_detail(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    summary = study_summary(study)
+    prediction = selectors.study_latest_prediction(study=study)
+    audit_record(user=request.user, action="view", study=study)
+    review_form = None
+    if prediction is not None and request.user.has_perm("diagnoses.review_study"):
+        review_form = ReviewForm(prediction=prediction, reviewer=request.user)
+    return render(request, "diagnoses/detail.html",
+                  {"study": study, "summary": summary, "review_form": review_form})
+
+
+@requires("view_study")
+@require_GET
+@never_cache
+def study_status(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    return JsonResponse(study_summary(study))
+
+
+@requires("view_study")
+@require_GET
+def study_image(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    content, content_type = renderings.study_display_image(study)
+    extension = "png" if content_type == "image/png" else "jpg"
+    return private_download(content, content_type, f"study-{study.pk}.{extension}")
+
+
+@requires("view_study")
+@require_GET
+def study_heatmap(request, study_id, prediction_id, finding):
+    prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
+    if finding not in FINDINGS:
+        raise Http404("No such finding")
+    content = renderings.heatmap_overlay_png(prediction, finding)
+    return private_download(content, "image/png", f"study-{study_id}-{finding}.png")
+
+
+@requires("view_study")
+@require_GET
+def study_heatmap_layer(request, study_id, prediction_id, finding):
+    prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
+    if finding not in FINDINGS:
+        raise Http404("No such finding")
+    content = renderings.heatmap_layer_png(prediction, finding)
+    return private_download(content, "image/png", f"study-{study_id}-{finding}-layer.png")
+
+
+@requires("rerun_study")
+@require_POST
+def study_rerun(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    try:
+        services.study_rerun(study=study)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        audit_record(user=request.user, action="rerun", study=study)
+    return redirect("study-detail", study_id=study.pk)
+
+
+@requires("export_study")
+@require_GET
+def study_json(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    audit_record(user=request.user, action="download", study=study, detail="json")
+    content = json.dumps(study_summary(study), indent=2).encode()
+    return private_download(content, "application/json", f"study-{study.pk}.json", inline=False)
+
+
+@requires("export_study")
+@require_GET
+def study_report(request, study_id):
+    study = selectors.study_get(study_id=study_id)
+    audit_record(user=request.user, action="download", study=study, detail="pdf")
+    return private_download(reports.study_report_pdf(study), "application/pdf",
+                            f"study-{study.pk}.pdf", inline=False)

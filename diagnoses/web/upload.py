@@ -1,0 +1,89 @@
+"""Submitting studies: one or several files, from the form or from the page's script."""
+
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from diagnoses import services
+from diagnoses.audit import audit_record
+from diagnoses.forms import StudyUploadForm
+from diagnoses.web.access import requires
+
+
+@requires("add_study")
+@require_http_methods(["GET", "POST"])
+def study_upload(request):
+    form = StudyUploadForm(request.POST or None, request.FILES or None)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    if request.method == "GET":
+        return render(request, "diagnoses/upload.html", {"form": form})
+    if not form.is_valid():
+        return _refused(request, form, wants_json)
+    created, duplicates = [], []
+    for image_file in form.cleaned_data["image"]:
+        try:
+            study = services.study_create(
+                uploaded_by=request.user,
+                image_file=image_file,
+                patient_id=form.cleaned_data["patient_id"],
+                accession_number=form.cleaned_data["accession_number"],
+                notes=form.cleaned_data["notes"],
+                tencrop=form.cleaned_data["tencrop"],
+                refuse_duplicates=True,
+            )
+        except services.DuplicateStudy as duplicate:
+            duplicates.append(duplicate.study)
+        except ValidationError as error:
+            form.add_error("image", f"{image_file.name}: {' '.join(error.messages)}")
+        else:
+            audit_record(user=request.user, action="create", study=study)
+            created.append(study)
+    if wants_json:
+        return _json_answer(form, created, duplicates)
+    if form.errors or duplicates:
+        return render(request, "diagnoses/upload.html",
+                      {"form": form, "created": created, "duplicates": duplicates},
+                      status=400 if form.errors else 200)
+    if len(created) == 1:
+        return redirect("study-detail", study_id=created[0].pk)
+    return redirect("study-history")
+
+
+def _refused(request, form, wants_json):
+    if wants_json:
+        return JsonResponse({"error": {"message": _first_error(form),
+                                       "fields": form.errors.get_json_data()}}, status=400)
+    return render(request, "diagnoses/upload.html", {"form": form}, status=400)
+
+
+def _json_answer(form, created, duplicates) -> JsonResponse:
+    if form.errors:
+        return JsonResponse({"error": {"message": _first_error(form),
+                                       "fields": form.errors.get_json_data()}}, status=400)
+    if duplicates:
+        study = duplicates[0]
+        return JsonResponse({
+            "duplicate": True,
+            "message": "This image was already uploaded.",
+            "id": str(study.pk),
+            "url": reverse("study-detail", args=[study.pk]),
+            "status_url": reverse("study-status", args=[study.pk]),
+            "rerun_url": reverse("study-rerun", args=[study.pk]),
+            "status": study.status,
+        })
+    study = created[0]
+    return JsonResponse({
+        "duplicate": False,
+        "id": str(study.pk),
+        "url": reverse("study-detail", args=[study.pk]),
+        "status_url": reverse("study-status", args=[study.pk]),
+        "status": study.status,
+    }, status=201)
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        return " ".join(errors)
+    return "The upload was refused."
