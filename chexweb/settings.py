@@ -5,6 +5,7 @@ Local defaults (SQLite under var/, Redis on 127.0.0.1, a GraphPipe server on 127
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,8 +58,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "diagnoses",
+    "diagnoses.api",
 ]
 
 MIDDLEWARE = [
@@ -70,7 +75,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes): a username is locked for a while after repeated failures
+# from one address. The lockout is stored in the database, so every web process sees it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CHEXWEB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CHEXWEB_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "chexweb.urls"
 WSGI_APPLICATION = "chexweb.wsgi.application"
@@ -161,18 +180,80 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 DIAGNOSIS_MAX_RETRIES = env_int("CHEXWEB_DIAGNOSIS_MAX_RETRIES", 6)
 
+# The API (/api/v1/): bearer tokens for systems, the session for the browsable API.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "diagnoses.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "diagnoses.api.throttling.UserThrottle",
+        "diagnoses.api.throttling.AnonymousThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": os.environ.get("CHEXWEB_API_RATE_USER", "600/minute"),
+        "anonymous": os.environ.get("CHEXWEB_API_RATE_ANONYMOUS", "60/minute"),
+    },
+    "EXCEPTION_HANDLER": "diagnoses.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "diagnoses.api.schema.ApiAutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ChexWeb API",
+    "DESCRIPTION": (
+        "CheXNet (14 thoracic findings) for PACS bridges, scripts and other hospital systems. "
+        "Results of any checkpoint other than the verified published CheXNet weights are not "
+        "medical predictions."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"FindingEnum": "inference.findings.FINDINGS"},
+}
+# Throttle counters shared by all web workers (Redis); the rest of Django keeps its defaults.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "chexweb-throttle",
+    },
+}
+# Callbacks: a signed JSON POST to a study's callback_url when it finishes.
+CHEXWEB_CALLBACK_SECRET = os.environ.get("CHEXWEB_CALLBACK_SECRET", "")
+CHEXWEB_CALLBACKS_ALLOW_PRIVATE = env_bool("CHEXWEB_CALLBACKS_ALLOW_PRIVATE", False)
+CHEXWEB_CALLBACK_MAX_ATTEMPTS = env_int("CHEXWEB_CALLBACK_MAX_ATTEMPTS", 8)
+CHEXWEB_CALLBACK_BACKOFF_S = env_int("CHEXWEB_CALLBACK_BACKOFF_S", 10)
+CHEXWEB_CALLBACK_TIMEOUT_S = env_int("CHEXWEB_CALLBACK_TIMEOUT_S", 10)
 
-SESSION_COOKIE_SECURE = env_bool("CHEXWEB_SECURE_COOKIES", False)
+# Production (CHEXWEB_PRODUCTION=1): HTTPS only, secure cookies, HSTS, a real secret key.
+# `manage.py check --deploy` passes with these (tests/deployment checks it).
+PRODUCTION = env_bool("CHEXWEB_PRODUCTION", False)
+if PRODUCTION and SECRET_KEY.startswith("insecure-"):
+    raise ImproperlyConfigured("CHEXWEB_SECRET_KEY is required when CHEXWEB_PRODUCTION=1")
+SESSION_COOKIE_SECURE = env_bool("CHEXWEB_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("CHEXWEB_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("CHEXWEB_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health checks speak plain HTTP
+if env_bool("CHEXWEB_BEHIND_TLS_PROXY", PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("CHEXWEB_SESSION_SECONDS", 12 * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,
@@ -180,4 +261,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CHEXWEB_LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -1,5 +1,7 @@
 """A study as the pages and the status endpoint show it (plain data, JSON-ready)."""
 
+from urllib.parse import urlencode
+
 from django.urls import reverse
 
 from diagnoses import selectors
@@ -28,8 +30,13 @@ def study_summary(study: Study) -> dict:
         "created_at": study.created_at.isoformat(),
         "prediction": prediction_summary(prediction) if prediction else None,
         "predictions_count": len(study.predictions.all()),
-        "patient_url": reverse("patient-detail", args=[study.patient_id]) if study.patient_id else "",
+        "patient_url": patient_url(study.patient_id) if study.patient_id else "",
     }
+
+
+def patient_url(patient_id: str) -> str:
+    """The patient page; the identifier goes in the query string, which no log records."""
+    return f"{reverse('patient-detail')}?{urlencode({'id': patient_id})}"
 
 
 def prediction_summary(prediction: Prediction) -> dict:

@@ -6,7 +6,7 @@ urlpatterns = [
     path("", history.study_history, name="study-history"),
     path("export.csv", history.study_history_csv, name="study-history-csv"),
     path("new/", upload.study_upload, name="study-upload"),
-    path("patients/<str:patient_id>/", history.patient_detail, name="patient-detail"),
+    path("patient/", history.patient_detail, name="patient-detail"),  # ?id=: no PHI in paths
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),
     path("<uuid:study_id>/image/", study.study_image, name="study-image"),

@@ -1,7 +1,7 @@
 """The history of studies: search, filters, sorting, pages, CSV; and one patient's studies."""
 
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -46,7 +46,10 @@ def study_history_csv(request):
 
 @requires("view_study")
 @require_GET
-def patient_detail(request, patient_id):
+def patient_detail(request):
+    patient_id = request.GET.get("id", "").strip()
+    if not patient_id:
+        raise Http404("No patient identifier given")
     studies = selectors.study_list(filters=StudyFilters(patient_id=patient_id))
     trends = selectors.patient_finding_trends(patient_id=patient_id)
     return render(request, "diagnoses/patient.html", {

@@ -102,7 +102,7 @@ def test_history_exports_the_filtered_list_as_csv(logged_in, clinician, model_se
 def test_the_patient_page_shows_each_finding_over_time(logged_in, clinician, model_server):
     diagnosed(clinician, patient_id="TREND-1")
     diagnosed(clinician, name="nih_00000001_000.png", patient_id="TREND-1")
-    page = logged_in.get(reverse("patient-detail", args=["TREND-1"])).content.decode()
+    page = logged_in.get(reverse("patient-detail"), {"id": "TREND-1"}).content.decode()
     assert page.count("<polyline") == len(FINDINGS)
     assert page.count('href="/studies/') >= 2
 
