@@ -1,9 +1,14 @@
 """What a GraphPipe model path answers, apart from HTTP: decode, validate, run the model, encode.
 
-`ModelEndpoint.answer(body)` turns a request body into an `Answer` (status, content type, body).
-Every mistake of the caller becomes a 400 with a plain-text message saying what was wrong; a
-failure of the model itself becomes a 500. The model is anything with `metadata` and
-`run(feeds, output_names)`, so a batching queue can later stand where `OnnxModel` stands now.
+`ModelEndpoint.answer(body)` turns a request body into an `Answer` (status, content type, body,
+and for metrics the kind of request and of error). Every mistake of the caller becomes a 400 with
+a plain-text message saying what was wrong; a failure of the model itself becomes a 500. The
+model is anything with `metadata` and `run(feeds, output_names)`: `OnnxModel`, or the
+`BatchingModel` queue in front of it; an optional `ResponseCache` answers rows it has seen.
+
+An infer request that names no outputs gets the model's default outputs: its first output only
+(`default_outputs="first"`, what the official Python client's `execute(url, x)` expects to get
+back as one array), or all of them in model order (`"all"`, graphpipe-onnx's behaviour).
 """
 
 import json
@@ -13,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
+from inference.batch_rows import splits_by_row
+from inference.response_cache import ResponseCache
 from inference.wire import (
     InferRequest,
     IOMetadata,
@@ -37,16 +44,27 @@ class Model(Protocol):
     def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]: ...
 
 
+DEFAULT_OUTPUTS = ("first", "all")
+
+# What an error answer was, for metrics: the kinds of `graphpipe_errors_total`.
+BAD_REQUEST, MODEL_FAILURE, INTERNAL, UNAVAILABLE = (
+    "bad_request", "model_failure", "internal", "unavailable")
+_ERROR_KINDS = {400: BAD_REQUEST, 411: BAD_REQUEST, 500: INTERNAL, 503: UNAVAILABLE}
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
     content_type: str
     body: bytes
+    kind: str = ""  # infer, metadata, unreadable (set by the endpoint); the server fills others
+    error: str = ""  # empty, or one of the error kinds above
 
 
-def refusal(status: int, message: str) -> Answer:
+def refusal(status: int, message: str, *, kind: str = "", error: str = "") -> Answer:
     """A plain-text error answer."""
-    return Answer(status, PLAIN_TEXT, message.encode() + b"\n")
+    return Answer(status, PLAIN_TEXT, message.encode() + b"\n", kind,
+                  error or _ERROR_KINDS.get(status, INTERNAL))
 
 
 class BadRequest(ValueError):
@@ -54,30 +72,43 @@ class BadRequest(ValueError):
 
 
 class ModelEndpoint:
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, *, default_outputs: str = "first",
+                 cache: ResponseCache | None = None):
+        if default_outputs not in DEFAULT_OUTPUTS:
+            raise ValueError(f"default_outputs must be one of {DEFAULT_OUTPUTS}")
         self.model = model
         self.metadata = model.metadata
         self.metadata_json = json.dumps(model.metadata.to_json()).encode()
         self._metadata_response = encode_metadata_response(model.metadata)
+        outputs = [io.name for io in model.metadata.outputs]
+        self.default_outputs = outputs[:1] if default_outputs == "first" else outputs
+        self.cache = cache if cache is not None and splits_by_row(model.metadata) else None
+        if cache is not None and self.cache is None:
+            log.warning("no response cache: the model's inputs and outputs are not all batches")
 
     def answer(self, body: bytes) -> Answer:
         try:
             request = decode_request(body)
         except WireError as error:
-            return refusal(400, f"bad request body: {error}")
+            return refusal(400, f"bad request body: {error}", kind="unreadable")
         if not isinstance(request, InferRequest):
-            return Answer(200, OCTET_STREAM, self._metadata_response)
+            return Answer(200, OCTET_STREAM, self._metadata_response, "metadata")
         try:
             feeds = model_feeds(request, self.metadata.inputs)
-            output_names = requested_outputs(request, self.metadata.outputs)
+            output_names = (requested_outputs(request, self.metadata.outputs)
+                            or self.default_outputs)
         except BadRequest as error:
-            return refusal(400, str(error))
+            return refusal(400, str(error), kind="infer")
         try:
-            response = encode_infer_response(self.model.run(feeds, output_names))
+            if self.cache is not None:
+                outputs = self.cache.run(self.model, feeds, output_names, request.config)
+            else:
+                outputs = self.model.run(feeds, output_names)
+            response = encode_infer_response(outputs)
         except Exception as error:  # whatever the runtime raises, the caller gets a 500
             log.exception("the model failed")
-            return refusal(500, f"the model failed: {error}")
-        return Answer(200, OCTET_STREAM, response)
+            return refusal(500, f"the model failed: {error}", kind="infer", error=MODEL_FAILURE)
+        return Answer(200, OCTET_STREAM, response, "infer")
 
 
 def model_feeds(request: InferRequest, inputs: list[IOMetadata]) -> dict[str, np.ndarray]:
@@ -107,7 +138,7 @@ def model_feeds(request: InferRequest, inputs: list[IOMetadata]) -> dict[str, np
 
 
 def requested_outputs(request: InferRequest, outputs: list[IOMetadata]) -> list[str]:
-    """The output names asked for, in their order; none asked for means all, in model order."""
+    """The output names asked for, in their order (none: the caller takes the default ones)."""
     known = [io.name for io in outputs]
     for position, name in enumerate(request.output_names):
         if name not in known:
@@ -115,7 +146,7 @@ def requested_outputs(request: InferRequest, outputs: list[IOMetadata]) -> list[
                              f"{_listing(outputs)}")
         if name in request.output_names[:position]:
             raise BadRequest(f"output {name!r} is asked for twice")
-    return list(request.output_names) or known
+    return list(request.output_names)
 
 
 def _check_tensor(io: IOMetadata, tensor: np.ndarray) -> None:

@@ -1,18 +1,21 @@
 """An ONNX model loaded into ONNX Runtime, described in GraphPipe's terms.
 
 `OnnxModel` knows its inputs and outputs as GraphPipe IOMetadata (a symbolic dimension such as the
-batch is -1), the model's own metadata properties, the sha256 of the .onnx file, and the
-ModelMetadata the server hands out. Its Description is JSON: the model's metadata properties plus
-`onnx_sha256`, which the app reads to know which model answered.
+batch is -1; inputs narrowed by `--value-inputs` where given), the model's own metadata
+properties, the sha256 of the .onnx file, and the ModelMetadata the server hands out. Its
+Description is JSON: the model's metadata properties plus `onnx_sha256`, which the app reads to
+know which model answered.
 """
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 
 from inference.graphpipe_fb.Type import Type
+from inference.value_inputs import declared_inputs
 from inference.weights import file_sha256
 from inference.wire import IOMetadata, ModelMetadata
 
@@ -29,10 +32,20 @@ _ELEMENT_TYPES = {
 }
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and taskset narrow),
+    not the machine's count that ONNX Runtime would otherwise size its thread pool by."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class OnnxModel:
     """One ONNX Runtime session on the CPU; `run` may be called from several threads at once."""
 
-    def __init__(self, path: str | Path, *, intra_op_threads: int | None = None):
+    def __init__(self, path: str | Path, *, intra_op_threads: int | None = None,
+                 value_inputs: dict | None = None):
         self.path = Path(path)
         options = onnxruntime.SessionOptions()
         # Spinning threads burn the CPU between requests, which slows the web server and the
@@ -40,11 +53,12 @@ class OnnxModel:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
-        if intra_op_threads is not None:
-            options.intra_op_num_threads = intra_op_threads
+        options.intra_op_num_threads = intra_op_threads or available_cores()
         self.session = onnxruntime.InferenceSession(
             str(self.path), options, providers=["CPUExecutionProvider"])
         self.inputs = [_io_metadata(arg) for arg in self.session.get_inputs()]
+        if value_inputs:
+            self.inputs = declared_inputs(self.inputs, value_inputs)
         self.outputs = [_io_metadata(arg) for arg in self.session.get_outputs()]
         self.custom_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self.sha256 = file_sha256(self.path)

@@ -1,32 +1,41 @@
-"""GraphPipe model server for one ONNX model.
-
-    python -m inference.server --model PATH.onnx --listen 127.0.0.1:9000
+"""GraphPipe model server for one ONNX model: `python -m inference.server --model PATH.onnx`.
 
 Every path is the model endpoint: GET answers the metadata as JSON (`curl host:9000`), POST takes
-a flatbuffer Request (see `inference.endpoint`). `/control/is_ready` and `/control/is_alive`
-answer `ok`. HTTP/1.1 keep-alive, TCP_NODELAY, one thread per connection; a bad request gets a
-400 and leaves the connection usable. One log line per request, never its contents.
+a flatbuffer Request (see `inference.endpoint`). Control paths as graphpipe-go has them:
+`/control/is_ready` and `/control/is_alive` (`ok` or 503), `/control/client_count`, and
+`/control/shutdown` (POST or GET): stop taking model requests (503), finish those in flight, exit 0
+(SIGTERM and SIGINT do the same). `/metrics`: Prometheus text (see `inference.metrics`).
+
+HTTP/1.1 keep-alive, TCP_NODELAY, one thread per connection; the model runs on one inference
+thread behind a dynamic batching queue (`inference.batching`). A bad request gets a 400 and
+leaves the connection usable. One log line per request, never its contents. Flags:
+`python -m inference.server --help` (`inference.server_options`).
 """
 
-import argparse
 import logging
-import os
 import re
 import signal
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from inference.batching import BatchingModel
 from inference.endpoint import Answer, ModelEndpoint, refusal
+from inference.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from inference.metrics import ServerMetrics
+from inference.response_cache import DirectoryRows, MemoryRows, ResponseCache
 from inference.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
+from inference.server_options import DEFAULT_MAX_BODY_BYTES, parse_args
+from inference.value_inputs import ValueInputsError
 
-DEFAULT_LISTEN = "127.0.0.1:9000"
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 120  # a keep-alive connection silent this long is closed
+DRAIN_TIMEOUT_S = 300  # the longest a shutdown waits for requests in flight
 DRAIN_CHUNK_BYTES = 1 << 20
-IS_READY, IS_ALIVE = "/control/is_ready", "/control/is_alive"
+IS_READY, IS_ALIVE, SHUTDOWN = "/control/is_ready", "/control/is_alive", "/control/shutdown"
+CLIENT_COUNT, METRICS = "/control/client_count", "/metrics"
 
 log = logging.getLogger("inference.server")
 
@@ -36,16 +45,48 @@ class GraphPipeServer(ThreadingHTTPServer):
     request_queue_size = 64
 
     def __init__(self, address: tuple[str, int], endpoint: ModelEndpoint, *,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 metrics: ServerMetrics | None = None):
         self.endpoint = endpoint
         self.max_body_bytes = max_body_bytes
+        self.metrics = metrics or ServerMetrics()
         self.ready = True
+        self.draining = threading.Event()  # set: model requests get 503
+        self.shutdown_requested = threading.Event()
+        self.open_connections = 0
+        self._model_requests = 0
+        self._counts = threading.Condition()
         super().__init__(address, GraphPipeHandler)
+        self.metrics.watch_connections(lambda: self.open_connections)
 
     def get_request(self):
         connection, address = super().get_request()
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
+
+    def connection_opened(self, opened: bool) -> None:
+        with self._counts:
+            self.open_connections += 1 if opened else -1
+
+    def model_request_started(self) -> bool:
+        """Count a model request in; False once draining (the caller answers 503)."""
+        with self._counts:
+            if self.draining.is_set():
+                return False
+            self._model_requests += 1
+            return True
+
+    def model_request_finished(self) -> None:
+        with self._counts:
+            self._model_requests -= 1
+            self._counts.notify_all()
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> bool:
+        """Take no more model requests; wait for those in flight. False if some were left."""
+        self.ready = False
+        with self._counts:
+            self.draining.set()
+            return self._counts.wait_for(lambda: self._model_requests == 0, timeout)
 
 
 class GraphPipeHandler(BaseHTTPRequestHandler):
@@ -54,6 +95,14 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = IDLE_TIMEOUT_S
     server: GraphPipeServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connection_opened(True)
+
+    def finish(self) -> None:
+        self.server.connection_opened(False)
+        super().finish()
 
     def do_GET(self) -> None:
         self._respond(body_required=False)
@@ -74,18 +123,44 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
             answer = refusal(500, f"internal server error: {error}")
         if answer is not None:
             self._send(answer)
+        seconds = time.perf_counter() - started
+        if answer is not None:
+            self.server.metrics.record(answer.kind or "unreadable", answer.error, seconds)
         log.info("%s %s %s %.1f ms", self.command, self._route(),
-                 answer.status if answer else "dropped", (time.perf_counter() - started) * 1000)
+                 answer.status if answer else "dropped", seconds * 1000)
+        if self._route() == SHUTDOWN and answer is not None and answer.status == 200:
+            self.server.shutdown_requested.set()
 
     def _answer(self, body: bytes) -> Answer:
         route = self._route()
+        if route.startswith("/control/"):
+            return self._control(route)
+        if route == METRICS:
+            return Answer(200, METRICS_CONTENT_TYPE, self.server.metrics.exposition(), "metrics")
+        if not self.server.model_request_started():
+            self.close_connection = True
+            return refusal(503, "the server is shutting down", kind="infer")
+        try:
+            if self.command == "GET":
+                return Answer(200, "application/json", self.server.endpoint.metadata_json,
+                              "metadata")
+            return self.server.endpoint.answer(body)
+        finally:
+            self.server.model_request_finished()
+
+    def _control(self, route: str) -> Answer:
         if route == IS_ALIVE or (route == IS_READY and self.server.ready):
-            return Answer(200, "text/plain", b"ok")
+            return Answer(200, "text/plain", b"ok", "control")
         if route == IS_READY:
-            return refusal(503, "not ready")
-        if self.command == "GET":
-            return Answer(200, "application/json", self.server.endpoint.metadata_json)
-        return self.server.endpoint.answer(body)
+            return refusal(503, "not ready", kind="control")
+        if route == CLIENT_COUNT:
+            return Answer(200, "text/plain", str(self.server.open_connections).encode(),
+                          "control")
+        if route == SHUTDOWN:
+            self.close_connection = True
+            return Answer(200, "text/plain", b"shutting down", "control")
+        return refusal(404, f"no control path {route}; there are {IS_READY}, {IS_ALIVE}, "
+                            f"{CLIENT_COUNT} and {SHUTDOWN}", kind="control", error="bad_request")
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)
@@ -142,57 +217,54 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
         log.warning("%s: %s", self.address_string(), format % args)
 
 
-def listen_address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host, int(port)
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m inference.server", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=os.environ.get("GP_MODEL"),
-                        help="the .onnx file to serve (env GP_MODEL)")
-    parser.add_argument("--listen", type=listen_address,
-                        default=os.environ.get("GP_LISTEN", DEFAULT_LISTEN),
-                        help=f"HOST:PORT (env GP_LISTEN, default {DEFAULT_LISTEN})")
-    parser.add_argument("--max-body-bytes", type=positive_int, default=DEFAULT_MAX_BODY_BYTES,
-                        help="larger request bodies get a 400 (default 64 MiB)")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="ONNX Runtime intra-op threads (default: one per core)")
-    args = parser.parse_args(argv)
-    if not args.model:
-        parser.error("--model (or GP_MODEL) is required")
-    return args
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    model = OnnxModel(args.model, intra_op_threads=args.threads)
-    server = GraphPipeServer(args.listen, ModelEndpoint(model),
-                             max_body_bytes=args.max_body_bytes)
-    stopping = threading.Event()
+    try:
+        model = OnnxModel(args.model, intra_op_threads=args.threads,
+                          value_inputs=args.value_inputs)
+    except ValueInputsError as error:
+        sys.stderr.write(f"python -m inference.server: error: {error}\n")
+        sys.exit(2)
+    metrics = ServerMetrics()
+    batching = BatchingModel(model, max_batch=args.max_batch,
+                             max_wait_s=args.max_wait_ms / 1000,
+                             on_batch=metrics.batch_rows.observe)
+    cache = None
+    if args.cache:
+        cache = ResponseCache(DirectoryRows(args.cache_dir) if args.cache_dir
+                              else MemoryRows(args.cache_size))
+        metrics.watch_cache(cache)
+    endpoint = ModelEndpoint(batching, default_outputs=args.default_outputs, cache=cache)
+    server = GraphPipeServer(args.listen, endpoint, max_body_bytes=args.max_body_bytes,
+                             metrics=metrics)
+    batching.expected_callers = lambda: server.open_connections
+    metrics.watch_queue(lambda: batching.queued_rows)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+        signal.signal(signum, lambda *_: server.shutdown_requested.set())
     threading.Thread(target=server.serve_forever, name="graphpipe-http", daemon=True).start()
     host, port = server.server_address[:2]
-    log.info("serving %s (onnx sha256 %s) on http://%s:%d", model.metadata.name,
-             model.sha256[:12], host, port)
-    stopping.wait()
-    log.info("shutting down")
-    server.ready = False
+    log.info("serving %s (onnx sha256 %s) on http://%s:%d: %d intra-op threads, batches of up "
+             "to %d rows waiting up to %g ms, %s", model.metadata.name, model.sha256[:12], host,
+             port, model.session.get_session_options().intra_op_num_threads, args.max_batch,
+             args.max_wait_ms, _describe_cache(args))
+    server.shutdown_requested.wait()
+    log.info("shutting down: finishing the requests in flight")
+    if not server.drain():
+        log.warning("gave up waiting for requests in flight after %d s", DRAIN_TIMEOUT_S)
     server.shutdown()
     server.server_close()
+    batching.close()
     log.info("stopped")
+
+
+def _describe_cache(args) -> str:
+    if not args.cache:
+        return "no response cache"
+    if args.cache_dir:
+        return f"response cache in {args.cache_dir}"
+    return f"response cache of {args.cache_size} rows in memory"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A tiny CheXNet-shaped ONNX model and a real GraphPipe server serving it (no torch needed).
+"""A tiny CheXNet-shaped ONNX model and a real GraphPipe server serving it (no torch needed), and
+a recording stand-in model for the batching and cache tests.
 
 The model takes `images` float32 [batch, 3, 224, 224] and returns `probs` [batch, 14] (sigmoid of
 each image's mean plus a constant per finding) and `cams` [batch, 14, 7, 7] (the image averaged
@@ -7,6 +8,8 @@ over channels and 32x32 patches, plus the same constants).
 
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 
 import flatbuffers
@@ -16,6 +19,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from inference.graphpipe_fb import InferRequest, Request, Tensor
+from inference.graphpipe_fb.Type import Type
+from inference.wire import IOMetadata, ModelMetadata
 from tests.processes import Process, answers_http, free_port, wait_until
 
 FINDINGS = 14
@@ -162,3 +167,35 @@ def raw_request(type_: int, shape: list[int], data: bytes, *, union_type: int = 
     Request.AddReq(builder, infer)
     builder.Finish(Request.End(builder))
     return bytes(builder.Output())
+
+
+class RecordingModel:
+    """Doubles each row; records the rows of every run; fails any run holding a NaN row."""
+
+    metadata = ModelMetadata(
+        inputs=[IOMetadata("x", shape=[-1, 2], type=Type.Float32)],
+        outputs=[IOMetadata("double", shape=[-1, 2], type=Type.Float32),
+                 IOMetadata("total", shape=[-1], type=Type.Float32)])
+
+    def __init__(self, delay_s: float = 0.0):
+        self.delay_s = delay_s
+        self.runs: list[int] = []
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def run(self, feeds, output_names):
+        self.entered.set()
+        self.gate.wait(10)
+        x = feeds["x"]
+        self.runs.append(len(x))
+        time.sleep(self.delay_s)
+        if np.isnan(x).any():
+            raise ValueError("a NaN row")
+        outputs = {"double": x * 2, "total": x.sum(axis=1)}
+        return [outputs[name] for name in output_names]
+
+
+def metric_line(text: str, name: str) -> str:
+    [line] = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return line.split()[-1]

@@ -29,11 +29,17 @@ def test_execute_with_one_output_name_returns_the_probabilities(server_url, imag
     np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
 
 
-def test_execute_without_output_names_returns_every_output(server_url, image_batch):
-    probs, cams = remote.execute(server_url, image_batch)
-    assert (probs.shape, cams.shape) == ((3, 14), (3, 14, 7, 7))
-    assert probs.dtype == cams.dtype == np.float32
-    np.testing.assert_allclose(cams, expected_outputs(image_batch)[1], rtol=1e-5, atol=1e-5)
+def test_execute_without_output_names_returns_the_probabilities_array(server_url, image_batch):
+    probs = remote.execute(server_url, image_batch)
+
+    assert isinstance(probs, np.ndarray)
+    assert probs.shape == (3, 14) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_execute_multi_without_output_names_returns_the_first_output(server_url, image_batch):
+    [probs] = remote.execute_multi(server_url, [image_batch], ["images"], [])
+    assert probs.shape == (3, 14)
 
 
 def test_execute_multi_honours_names_and_order(server_url, image_batch):

@@ -21,7 +21,12 @@ from inference.endpoint import ModelEndpoint
 from inference.graphpipe_fb.Type import Type
 from inference.runtime import OnnxModel
 from inference.server import GraphPipeServer
-from tests.inference.conftest import MAX_BODY_BYTES, expected_outputs, raw_request
+from tests.inference.conftest import (
+    MAX_BODY_BYTES,
+    expected_outputs,
+    raw_request,
+    start_server,
+)
 from tests.processes import Process, answers_http, free_port, wait_until
 
 OCTET_STREAM = "application/octet-stream"
@@ -87,11 +92,22 @@ def test_a_metadata_request_gets_the_same_metadata(session, server_url):
 
 # --- inference ---------------------------------------------------------------------------------
 
-def test_a_request_without_names_gets_all_outputs_in_model_order(session, server_url, image_batch):
+def test_a_request_without_output_names_gets_the_first_output(session, server_url, image_batch):
     response = post(session, server_url, infer_body(image_batch))
 
     assert response.status_code == 200
     assert response.headers["Content-Type"] == OCTET_STREAM
+    [probs] = wire.decode_infer_response(response.content)
+    np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_default_outputs_all_gives_every_output_in_model_order(tiny_onnx, image_batch, session):
+    server, url = start_server(tiny_onnx, "--default-outputs", "all")
+    try:
+        response = post(session, url, infer_body(image_batch))
+    finally:
+        server.stop()
+
     probs, cams = wire.decode_infer_response(response.content)
     expected_probs, expected_cams = expected_outputs(image_batch)
     np.testing.assert_allclose(probs, expected_probs, rtol=1e-5, atol=1e-6)
@@ -99,7 +115,8 @@ def test_a_request_without_names_gets_all_outputs_in_model_order(session, server
 
 
 def test_a_named_input_is_accepted(session, server_url, image_batch):
-    response = post(session, server_url, infer_body(image_batch, input_names=["images"]))
+    response = post(session, server_url, infer_body(image_batch, input_names=["images"],
+                                                    output_names=["probs", "cams"]))
     assert response.status_code == 200
     assert [o.shape for o in wire.decode_infer_response(response.content)] == [(3, 14),
                                                                                (3, 14, 7, 7)]
