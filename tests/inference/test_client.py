@@ -75,12 +75,14 @@ def test_every_error_is_a_graphpipe_error():
 # --- stand-in servers ---------------------------------------------------------------------------
 
 class StandIn(ThreadingHTTPServer):
-    """Answers every POST with the same canned answer; counts the connections it accepted."""
+    """Answers every POST with the same canned answer (a MetadataRequest with METADATA, if
+    given); counts the connections it accepted and the requests it answered."""
 
     daemon_threads = True
 
-    def __init__(self, status: int, body: bytes):
-        self.status, self.body, self.connections = status, body, 0
+    def __init__(self, status: int, body: bytes, metadata: bytes | None = None):
+        self.status, self.body, self.metadata = status, body, metadata
+        self.connections = self.posts = 0
         super().__init__(("127.0.0.1", 0), StandInHandler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
@@ -97,11 +99,16 @@ class StandInHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
-        self.rfile.read(int(self.headers["Content-Length"]))
+        request = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts += 1
+        body = self.server.body
+        if self.server.metadata and isinstance(wire.decode_request(request),
+                                               wire.MetadataRequest):
+            body = self.server.metadata
         self.send_response(self.server.status)
-        self.send_header("Content-Length", str(len(self.server.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.server.body)
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -111,8 +118,8 @@ class StandInHandler(BaseHTTPRequestHandler):
 def stand_in():
     servers = []
 
-    def start(status: int, body: bytes) -> StandIn:
-        servers.append(StandIn(status, body))
+    def start(status: int, body: bytes, metadata: bytes | None = None) -> StandIn:
+        servers.append(StandIn(status, body, metadata))
         return servers[-1]
 
     yield start
@@ -129,7 +136,7 @@ def stand_in():
 ])
 def test_http_statuses_map_to_errors(stand_in, status, error, message):
     server = stand_in(status, b"draining\n")
-    with GraphPipeClient(server.url) as client:
+    with GraphPipeClient(server.url, backoff=0) as client:
         with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
             client.metadata()
 
@@ -162,6 +169,69 @@ def test_one_connection_serves_many_calls(stand_in):
 def test_a_silent_server_is_unavailable_after_the_read_timeout():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        with GraphPipeClient(url, connect_timeout=1, read_timeout=0.3) as client:
+        with GraphPipeClient(url, connect_timeout=1, read_timeout=0.3, backoff=0) as client:
             with pytest.raises(ServerUnavailable, match="timed out"):
                 client.metadata()
+
+
+# --- several servers, retries, shapes ------------------------------------------------------------
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_urls_come_as_a_list_or_comma_separated():
+    with GraphPipeClient(" http://a:1, http://b:2 ,") as client:
+        assert client.urls == ["http://a:1", "http://b:2"] and client.url == "http://a:1"
+    with GraphPipeClient(["http://a:1", "http://b:2"]) as client:
+        assert client.urls == ["http://a:1", "http://b:2"]
+    with pytest.raises(ValueError, match="no GraphPipe server URL"):
+        GraphPipeClient(" , ")
+
+
+def test_an_unreachable_server_fails_over_to_the_next(server_url, image_batch):
+    with GraphPipeClient(f"{dead_url()},{server_url}", connect_timeout=1, backoff=0) as client:
+        [probs] = client.infer(image_batch, output_names=["probs"])
+        assert client.url == server_url
+        assert client.metadata().name == "tiny chexnet"
+    np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_calls_start_from_the_server_that_answered_last(stand_in):
+    first = stand_in(503, b"draining")
+    second = stand_in(200, wire.encode_metadata_response(wire.ModelMetadata(name="m")))
+    with GraphPipeClient([first.url, second.url], backoff=0) as client:
+        for _ in range(3):
+            assert client.metadata().name == "m"
+    assert (first.posts, second.posts) == (1, 3)
+
+
+def test_503_is_retried_a_bounded_number_of_rounds(stand_in):
+    first, second = stand_in(503, b"busy"), stand_in(503, b"busy too")
+    with GraphPipeClient([first.url, second.url], attempts=3, backoff=0.01) as client:
+        with pytest.raises(ServerUnavailable, match="no model server available after 3 rounds"):
+            client.metadata()
+    assert (first.posts, second.posts) == (3, 3)
+
+
+@pytest.mark.parametrize("status, error", [(400, RequestRejected), (500, ServerFault),
+                                           (404, RequestRejected)])
+def test_other_errors_are_never_retried_nor_failed_over(stand_in, status, error):
+    failing, spare = stand_in(status, b"no"), stand_in(200, b"")
+    with GraphPipeClient([failing.url, spare.url], backoff=0) as client:
+        with pytest.raises(error, match=f"at {failing.url}"):
+            client.infer(np.zeros((1, 2), np.float32))
+    assert (failing.posts, spare.posts) == (1, 0)
+
+
+def test_outputs_are_checked_against_the_rows_sent_and_the_metadata(stand_in):
+    metadata = wire.encode_metadata_response(wire.ModelMetadata(outputs=[
+        wire.IOMetadata("probs", shape=[-1, 14], type=10)]))
+    server = stand_in(200, wire.encode_infer_response([np.zeros((2, 14), np.float32)]), metadata)
+    with GraphPipeClient(server.url) as client:
+        client.metadata()
+        assert client.infer(np.zeros((2, 4), np.float32), output_names=["probs"])[0].shape == (
+            2, 14)
+        with pytest.raises(BadResponse, match=r"returned probs of shape \[2, 14\], expected "
+                                              r"\[3, 14\]"):
+            client.infer(np.zeros((3, 4), np.float32), output_names=["probs"])
