@@ -7,7 +7,8 @@ same row shapes and dtypes, same outputs asked for, in the same order) up to `ma
 runs the model once on their rows concatenated, and hands each caller its slice.
 
 It stops waiting early when every caller that could still send something is already in the batch
-(`expected_callers`, the server's open connections): one client alone never waits. A request of
+(`expected_callers`: the server's connections that sent a request in the last seconds), so one
+client alone never waits, even beside idle keep-alive connections. A request of
 `max_batch` rows or more runs on its own; `max_batch=1` turns batching off. If a shared run fails,
 each request is run alone, so one bad request cannot fail its neighbours.
 """

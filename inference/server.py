@@ -34,6 +34,7 @@ from inference.value_inputs import ValueInputsError
 IDLE_TIMEOUT_S = 120  # a keep-alive connection silent this long is closed
 DRAIN_TIMEOUT_S = 300  # the longest a shutdown waits for requests in flight
 DRAIN_CHUNK_BYTES = 1 << 20
+ACTIVE_WINDOW_S = 2.0  # a connection that sent a request this recently may send another soon
 IS_READY, IS_ALIVE, SHUTDOWN = "/control/is_ready", "/control/is_alive", "/control/shutdown"
 CLIENT_COUNT, METRICS = "/control/client_count", "/metrics"
 
@@ -54,6 +55,7 @@ class GraphPipeServer(ThreadingHTTPServer):
         self.draining = threading.Event()  # set: model requests get 503
         self.shutdown_requested = threading.Event()
         self.open_connections = 0
+        self._last_request_at: dict[int, float] = {}  # per open connection
         self._model_requests = 0
         self._counts = threading.Condition()
         super().__init__(address, GraphPipeHandler)
@@ -64,9 +66,20 @@ class GraphPipeServer(ThreadingHTTPServer):
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return connection, address
 
-    def connection_opened(self, opened: bool) -> None:
+    def connection_opened(self, connection: int, opened: bool) -> None:
         with self._counts:
             self.open_connections += 1 if opened else -1
+            if not opened:
+                self._last_request_at.pop(connection, None)
+
+    def request_began(self, connection: int) -> None:
+        self._last_request_at[connection] = time.monotonic()
+
+    def active_clients(self, window_s: float = ACTIVE_WINDOW_S) -> int:
+        """Open connections that sent a request in the last WINDOW_S: the callers the batcher
+        may expect company from (idle keep-alive connections do not count)."""
+        since = time.monotonic() - window_s
+        return sum(1 for at in list(self._last_request_at.values()) if at >= since)
 
     def model_request_started(self) -> bool:
         """Count a model request in; False once draining (the caller answers 503)."""
@@ -98,10 +111,10 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.connection_opened(True)
+        self.server.connection_opened(id(self), True)
 
     def finish(self) -> None:
-        self.server.connection_opened(False)
+        self.server.connection_opened(id(self), False)
         super().finish()
 
     def do_GET(self) -> None:
@@ -112,6 +125,7 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
 
     def _respond(self, *, body_required: bool) -> None:
         started = time.perf_counter()
+        self.server.request_began(id(self))
         try:
             body = self._read_body(required=body_required)
             answer = self._answer(body) if isinstance(body, bytes) else body
@@ -239,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     endpoint = ModelEndpoint(batching, default_outputs=args.default_outputs, cache=cache)
     server = GraphPipeServer(args.listen, endpoint, max_body_bytes=args.max_body_bytes,
                              metrics=metrics)
-    batching.expected_callers = lambda: server.open_connections
+    batching.expected_callers = server.active_clients
     metrics.watch_queue(lambda: batching.queued_rows)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: server.shutdown_requested.set())

@@ -1,5 +1,6 @@
 """BatchingModel: concurrent requests share model runs, and each caller gets exactly its rows."""
 
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -190,3 +191,24 @@ def test_the_server_batches_concurrent_clients(tiny_onnx):
     runs = float(metric_line(metrics, "graphpipe_batch_rows_count"))
     assert float(metric_line(metrics, "graphpipe_batch_rows_sum")) == 8
     assert runs < 8
+
+
+def test_a_lone_client_does_not_wait_beside_idle_connections(tiny_onnx, image_batch):
+    server, url = start_server(tiny_onnx, "--max-wait-ms", "2000")
+    host, port = url.removeprefix("http://").split(":")
+    idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(3)]
+    try:
+        with requests.Session() as session:
+            body = wire.encode_infer_request([image_batch[:1]])
+            session.post(url, data=body, timeout=30)
+            started = time.perf_counter()
+            response = session.post(url, data=body, timeout=30)
+            elapsed = time.perf_counter() - started
+            count = int(session.get(url + "/control/client_count", timeout=10).text)
+    finally:
+        for sock in idle:
+            sock.close()
+        server.stop()
+    assert response.status_code == 200
+    assert count == 4
+    assert elapsed < 1.0
