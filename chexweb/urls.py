@@ -8,6 +8,7 @@ from diagnoses.web.health import health
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="study-upload", permanent=False)),
     path("studies/", include("diagnoses.urls")),
+    path("api/v1/", include("diagnoses.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from diagnoses.api import callbacks
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
@@ -132,6 +133,7 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
+        transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk), robust=True)
     logger.info(
         "study %s done by model %s in %.0f ms",
         study.pk,
@@ -192,6 +194,7 @@ def study_fail(*, study_id: uuid.UUID, reason: str) -> None:
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
+    transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
     logger.warning("study %s failed: %s", study_id, reason)
 
 

@@ -1,0 +1,83 @@
+"""One error format for every 4xx answer of the API:
+`{"error": {"code": "...", "message": "...", "fields": {"name": ["..."]}}}`."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.fields import get_error_detail
+from rest_framework.views import exception_handler
+
+NON_FIELD = "non_field_errors"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the study's current state."
+    default_code = "conflict"
+
+
+class IdempotencyKeyReused(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used for a different submission."
+    default_code = "idempotency_key_reused"
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=get_error_detail(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    response = exception_handler(exc, context)
+    if response is None:  # not a client error: Django answers 500
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        code, message = "invalid", _first_message(fields)
+    else:
+        fields = {}
+        code = getattr(exc.detail, "code", None) or exc.default_code
+        message = str(exc.detail)
+    response.data = error_body(code=code, message=message, fields=fields)
+    return response
+
+
+def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        flat = {}
+        for name, value in detail.items():
+            flat.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        flat = {}
+        for index, value in enumerate(detail):
+            flat.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or NON_FIELD: [str(message) for message in messages]}
+
+
+def _first_message(fields: dict[str, list[str]]) -> str:
+    for name, messages in fields.items():
+        if messages:
+            return messages[0] if name == NON_FIELD else f"{name}: {messages[0]}"
+    return "The request is invalid."
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_authenticated.")
+    message = serializers.CharField(help_text="What went wrong, for people.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per request field (for code `invalid`); empty otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

@@ -1,0 +1,34 @@
+from django.urls import path, re_path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+
+from diagnoses.api import views
+
+urlpatterns = [
+    path("studies/", views.StudyListView.as_view(), name="api-study-list"),
+    path("studies/<uuid:study_id>/", views.StudyDetailView.as_view(), name="api-study-detail"),
+    path("studies/<uuid:study_id>/rerun/", views.StudyRerunView.as_view(), name="api-study-rerun"),
+    path("studies/<uuid:study_id>/image/", views.StudyImageView.as_view(), name="api-study-image"),
+    path(
+        "studies/<uuid:study_id>/predictions/<int:prediction_id>/heatmaps/<str:finding>.png",
+        views.StudyHeatmapView.as_view(),
+        name="api-study-heatmap",
+    ),
+    path(
+        "studies/<uuid:study_id>/predictions/<int:prediction_id>/review/",
+        views.PredictionReviewView.as_view(),
+        name="api-prediction-review",
+    ),
+    path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        name="api-redoc",
+    ),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
+]

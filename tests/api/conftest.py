@@ -1,0 +1,108 @@
+"""API tests: users of each role with tokens, a DRF client, throttle counts kept in memory."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from diagnoses import services
+from diagnoses.api.tokens import api_token_create
+from tests.diagnoses.conftest import (  # noqa: F401  (fixtures used by the API tests)
+    clinician,
+    model_server,
+    outsider,
+    reviewer,
+    study_storage,
+    upload,
+)
+
+CALLBACK_SECRET = "test-callback-secret"
+
+
+@pytest.fixture(autouse=True)
+def api_settings(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                     "LOCATION": "api-tests"},
+    }
+    settings.CHEXWEB_CALLBACK_SECRET = CALLBACK_SECRET
+    settings.CHEXWEB_CALLBACKS_ALLOW_PRIVATE = True
+    from django.core.cache import caches
+
+    caches["throttle"].clear()
+    return settings
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        _, key = api_token_create(user=user, name="tests", days=1)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def api(clinician) -> APIClient:  # noqa: F811
+    """A clinician's token client."""
+    return client_for(clinician)
+
+
+@pytest.fixture
+def reviewer_api(reviewer) -> APIClient:  # noqa: F811
+    return client_for(reviewer)
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def diagnosed_study(clinician, model_server):  # noqa: F811
+    """A study the real model server has read."""
+    study = services.study_create(uploaded_by=clinician, image_file=upload(), patient_id="P-1",
+                                  accession_number="ACC-1")
+    services.study_diagnose(study_id=study.pk)
+    study.refresh_from_db()
+    return study
+
+
+class CallbackReceiver:
+    """A tiny HTTP server on 127.0.0.1 that records POSTs and answers the statuses it is given
+    (then 200s)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.received: list[dict] = []
+        self.statuses: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.received.append({"path": self.path, "headers": dict(self.headers),
+                                          "body": body})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/chexweb-hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def callback_receiver():
+    receiver = CallbackReceiver()
+    yield receiver
+    receiver.close()
