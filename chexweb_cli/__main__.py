@@ -1,0 +1,3 @@
+from chexweb_cli.commands import main
+
+raise SystemExit(main())

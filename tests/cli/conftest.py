@@ -1,0 +1,31 @@
+"""The command-line client against a live ChexWeb (pytest-django's live server, this process),
+with diagnoses run eagerly against the real GraphPipe test server."""
+
+import pytest
+
+from chexweb.celery import app as celery_app
+from diagnoses.api.tokens import api_token_create
+from tests.api.conftest import api_settings  # noqa: F401  (throttle counts in memory)
+from tests.diagnoses.conftest import (  # noqa: F401
+    clinician,
+    model_server,
+    study_storage,
+)
+
+
+@pytest.fixture
+def eager_diagnoses(model_server):  # noqa: F811
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def chexweb(live_server, clinician, eager_diagnoses, monkeypatch, tmp_path):  # noqa: F811
+    """CHEXWEB_URL and CHEXWEB_TOKEN of a clinician; no config file of the machine is read."""
+    _, key = api_token_create(user=clinician, name="cli tests", days=1)
+    monkeypatch.setenv("CHEXWEB_URL", live_server.url)
+    monkeypatch.setenv("CHEXWEB_TOKEN", key)
+    monkeypatch.delenv("CHEXWEB_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return live_server.url
