@@ -1,16 +1,27 @@
-"""The GraphPipe client this process uses: one per process, so its connection is reused."""
+"""The GraphPipe client this process uses: the active model version's server when it names one,
+else GRAPHPIPE_URL. One client per server URL per process, so connections are reused."""
 
 from functools import lru_cache
 
 from django.conf import settings
 
+from diagnoses.model_versions import active_model_version
 from inference.client import GraphPipeClient
 
 
-@lru_cache(maxsize=1)
 def model_server_client() -> GraphPipeClient:
+    active = active_model_version()
+    return _client_for(active.serving_url if active and active.serving_url
+                       else settings.GRAPHPIPE_URL)
+
+
+@lru_cache(maxsize=8)
+def _client_for(url: str) -> GraphPipeClient:
     return GraphPipeClient(
-        settings.GRAPHPIPE_URL,
+        url,
         connect_timeout=settings.GRAPHPIPE_CONNECT_TIMEOUT,
         read_timeout=settings.GRAPHPIPE_READ_TIMEOUT,
     )
+
+
+model_server_client.cache_clear = _client_for.cache_clear  # drops the clients (tests)

@@ -1,11 +1,18 @@
-"""Writes about model versions: registering them and their decision thresholds."""
+"""Writes about model versions: registering them, their decision thresholds, and which one is
+active (serves new studies and re-runs)."""
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from diagnoses.models import ModelVersion, ThresholdSet
+from inference.client import GraphPipeClient, GraphPipeError
 from inference.findings import FINDINGS
-from inference.identity import ModelIdentity
+from inference.identity import ModelIdentity, model_identity
+
+logger = logging.getLogger(__name__)
 
 
 def model_version_register(
@@ -54,3 +61,39 @@ def model_version_for(identity: ModelIdentity) -> ModelVersion:
         },
     )
     return model_version
+
+
+def model_version_register_from_server(*, serving_url: str, user=None) -> ModelVersion:
+    """Ask the GraphPipe server at `serving_url` which model it serves, record that model version
+    (idempotent) and serve it from there. The identity and whether the weights are verified come
+    from the server, never from a form."""
+    try:
+        with GraphPipeClient(serving_url, connect_timeout=settings.GRAPHPIPE_CONNECT_TIMEOUT,
+                             read_timeout=settings.GRAPHPIPE_READ_TIMEOUT) as client:
+            metadata = client.metadata()
+    except GraphPipeError as error:
+        raise ValidationError(f"The model server at {serving_url} did not describe its model: "
+                              f"{error}", code="model_server") from error
+    with transaction.atomic():
+        model_version = model_version_register(identity=model_identity(metadata), user=user)
+        ModelVersion.objects.filter(pk=model_version.pk).update(serving_url=serving_url)
+    model_version.refresh_from_db()
+    logger.info("model version %s registered at %s by %s", model_version.pk, serving_url, user)
+    return model_version
+
+
+def model_version_activate(*, model_version: ModelVersion, user) -> ModelVersion:
+    """Make `model_version` the one active version: new studies and re-runs go to its server."""
+    with transaction.atomic():
+        list(ModelVersion.objects.select_for_update().values_list("pk", flat=True))
+        ModelVersion.objects.filter(is_active=True).exclude(pk=model_version.pk).update(
+            is_active=False
+        )
+        ModelVersion.objects.filter(pk=model_version.pk).update(is_active=True)
+    model_version.refresh_from_db()
+    logger.info("model version %s activated by %s", model_version.pk, user)
+    return model_version
+
+
+def active_model_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()

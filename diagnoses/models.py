@@ -94,6 +94,14 @@ class ModelVersion(models.Model):
         blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S)."
     )
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True),
+                name="one_active_model_version",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.name} ({self.short_identity})"
 
