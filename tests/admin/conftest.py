@@ -10,7 +10,6 @@ from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
 from inference.findings import FINDINGS
 from tests.conftest import SAMPLES
 
-PASSWORD = "x-ray-4-ever!"
 SAMPLE = SAMPLES / "nih512_00027426_000.png"
 
 
@@ -24,7 +23,7 @@ def study_storage(settings, tmp_path):
 
 
 def user_in_role(django_user_model, username: str, role: str):
-    user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+    user = django_user_model.objects.create_user(username=username)  # force_login: no password
     user_role_assign(user=user, role=role)
     return user
 

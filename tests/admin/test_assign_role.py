@@ -36,7 +36,7 @@ def test_none_takes_every_role_away(django_user_model):
 
 
 def test_a_superuser_stays_staff(django_user_model):
-    user = django_user_model.objects.create_superuser(username="root", password="x")
+    user = django_user_model.objects.create_superuser(username="root")
     call_command("assign_role", "root", "clinician")
     user.refresh_from_db()
     assert user.is_staff and user.is_superuser
