@@ -24,10 +24,15 @@ urlpatterns = [
     ),
     path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/",
+        views.local_only(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path(
         "redoc/",
-        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        views.local_only(SpectacularRedocView.as_view(url_name="api-schema",
+                                                      template_name="api/redoc.html")),
         name="api-redoc",
     ),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),

@@ -1,6 +1,8 @@
 """API views: thin. Each parses its input, calls one service or selector, records the access and
 answers with a serializer. Permissions follow the roles (diagnoses/roles.py)."""
 
+from functools import wraps
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -228,6 +230,23 @@ class StudyHeatmapView(FileView):
 def not_found(request, path=""):
     """Unknown paths under /api/v1/ answer in the error format too."""
     raise exceptions.NotFound(f"There is no API endpoint at {request.path}.")
+
+
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+               "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
+
+
+def local_only(view):
+    """Swagger UI and ReDoc load nothing from outside (ReDoc's bundle would fetch its logo)."""
+
+    @wraps(view)
+    def documentation(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_POLICY
+        return response
+
+    return documentation
 
 
 def _idempotency_key(request) -> str:

@@ -40,6 +40,9 @@ def test_swagger_ui_and_redoc_come_from_local_static_files(client, clinician, pa
     assert f"/static/{asset}" in html
     assert "cdn" not in html.lower() and "https://" not in html
     assert client.get(f"/static/{asset}").status_code == 200
+    # What the bundles might fetch by themselves (ReDoc's logo) the browser is told to refuse.
+    assert "img-src 'self' data: blob:" in page["Content-Security-Policy"]
+    assert "default-src 'self'" in page["Content-Security-Policy"]
 
 
 def test_requests_are_throttled_per_user(settings, clinician, reviewer):
