@@ -4,7 +4,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from diagnoses.models import Finding, Prediction, Review, Study
@@ -63,12 +63,17 @@ def study_list(*, filters: StudyFilters = StudyFilters()) -> QuerySet[Study]:
         studies = studies.filter(created_at__date__gte=filters.date_from)
     if filters.date_to:
         studies = studies.filter(created_at__date__lte=filters.date_to)
+    if filters.flagged_finding or filters.reviewed is not None:
+        # Both describe the study's current reading: its latest prediction (as the admin does).
+        latest = Prediction.objects.filter(study=OuterRef("pk")).order_by("-created_at", "-pk")
+        studies = studies.annotate(latest_prediction_id=Subquery(latest.values("pk")[:1]))
     if filters.flagged_finding:
         studies = studies.filter(Exists(Finding.objects.filter(
-            prediction__study=OuterRef("pk"), name=filters.flagged_finding, flagged=True)))
+            prediction_id=OuterRef("latest_prediction_id"), name=filters.flagged_finding,
+            flagged=True)))
     if filters.reviewed is not None:
         signed = Exists(Review.objects.filter(
-            prediction__study=OuterRef("pk"), signed_off_at__isnull=False))
+            prediction_id=OuterRef("latest_prediction_id"), signed_off_at__isnull=False))
         studies = studies.filter(signed if filters.reviewed else ~signed)
     if filters.model_version_id:
         studies = studies.filter(Exists(Prediction.objects.filter(

@@ -165,3 +165,21 @@ def test_password_change(client, clinician):
     assert response.status_code == 302
     clinician.refresh_from_db()
     assert clinician.check_password("a-much-longer-secret-42")
+
+
+def test_reviewed_means_the_latest_reading_is_signed_off(logged_in, clinician, reviewer,
+                                                         model_server):
+    from diagnoses.models import Prediction
+    from diagnoses.reviews import review_save
+
+    study = diagnosed(clinician)
+    review_save(prediction=study.predictions.get(), reviewer=reviewer, verdicts={}, note="",
+                sign_off=True)
+    url, sid = reverse("study-history"), str(study.pk).encode()
+    assert sid in logged_in.get(url, {"reviewed": "yes"}).content
+    newer = Prediction.objects.get(study=study)
+    newer.pk = None  # a newer reading (e.g. another model version), not reviewed yet
+    newer.preprocessing = "tencrop"
+    newer.save()
+    assert sid not in logged_in.get(url, {"reviewed": "yes"}).content
+    assert sid in logged_in.get(url, {"reviewed": "no"}).content
