@@ -1,4 +1,7 @@
-"""The three roles, as Django groups, and the permissions each one holds."""
+"""The three roles, as Django groups, the permissions each one holds, and putting a user in one."""
+
+from django.contrib.auth.models import Group
+from django.db import transaction
 
 CLINICIAN = "clinician"
 REVIEWER = "reviewer"
@@ -22,3 +25,17 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     REVIEWER: _REVIEWER_PERMISSIONS,
     ADMIN: _ADMIN_PERMISSIONS,
 }
+
+NO_ROLE = "none"
+STAFF_ROLES = {REVIEWER, ADMIN}
+
+
+def user_role_assign(*, user, role: str) -> None:
+    if role != NO_ROLE and role not in ROLE_PERMISSIONS:
+        raise ValueError(f"unknown role {role!r}")
+    with transaction.atomic():
+        user.groups.remove(*Group.objects.filter(name__in=ROLE_PERMISSIONS))
+        if role != NO_ROLE:
+            user.groups.add(Group.objects.get(name=role))
+        user.is_staff = role in STAFF_ROLES or user.is_superuser
+        user.save(update_fields=["is_staff"])

@@ -4,7 +4,7 @@ prediction built directly in the database, so most admin tests need no model ser
 import pytest
 from django.core.files.base import ContentFile
 
-from diagnoses.management.commands.assign_role import user_role_assign
+from diagnoses.roles import user_role_assign
 from diagnoses.model_server import model_server_client
 from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
 from inference.findings import FINDINGS

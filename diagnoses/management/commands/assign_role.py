@@ -7,25 +7,9 @@ clinicians and users without a role are not. Superusers are left staff and super
 """
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from diagnoses.roles import ADMIN, REVIEWER, ROLE_PERMISSIONS
-
-NO_ROLE = "none"
-STAFF_ROLES = {REVIEWER, ADMIN}
-
-
-def user_role_assign(*, user, role: str) -> None:
-    if role != NO_ROLE and role not in ROLE_PERMISSIONS:
-        raise ValueError(f"unknown role {role!r}")
-    with transaction.atomic():
-        user.groups.remove(*Group.objects.filter(name__in=ROLE_PERMISSIONS))
-        if role != NO_ROLE:
-            user.groups.add(Group.objects.get(name=role))
-        user.is_staff = role in STAFF_ROLES or user.is_superuser
-        user.save(update_fields=["is_staff"])
+from diagnoses.roles import NO_ROLE, ROLE_PERMISSIONS, user_role_assign
 
 
 class Command(BaseCommand):

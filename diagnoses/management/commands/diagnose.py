@@ -12,7 +12,10 @@ from inference.preprocessing import ImageError, open_image
 
 
 class Command(BaseCommand):
-    help = "Diagnose chest X-ray files through the GraphPipe model server at GRAPHPIPE_URL."
+    help = (
+        "Diagnose chest X-ray files through the GraphPipe model server the worker uses: the "
+        "active model version's serving URL, else GRAPHPIPE_URL(S)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE")
