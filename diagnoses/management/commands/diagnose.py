@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from diagnoses.model_server import model_server_client
 from inference.client import GraphPipeError
 from inference.pipeline import diagnose_image
-from inference.preprocessing import ImageError, open_image
+from inference.preprocessing import ImageError
+from inference.studies import read_study_image
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         results, failures = {}, []
         for name in files:
             try:
-                image = open_image(Path(name).read_bytes())
+                image = read_study_image(Path(name).read_bytes()).image
                 results[name] = diagnose_image(image, client, tencrop=tencrop)
             except (OSError, ImageError) as error:
                 failures.append(f"{name}: {error}")
