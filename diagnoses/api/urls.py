@@ -5,16 +5,16 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from diagnoses.api import views
+from diagnoses.api import base, docs, files, views
 
 urlpatterns = [
     path("studies/", views.StudyListView.as_view(), name="api-study-list"),
     path("studies/<uuid:study_id>/", views.StudyDetailView.as_view(), name="api-study-detail"),
     path("studies/<uuid:study_id>/rerun/", views.StudyRerunView.as_view(), name="api-study-rerun"),
-    path("studies/<uuid:study_id>/image/", views.StudyImageView.as_view(), name="api-study-image"),
+    path("studies/<uuid:study_id>/image/", files.StudyImageView.as_view(), name="api-study-image"),
     path(
         "studies/<uuid:study_id>/predictions/<int:prediction_id>/heatmaps/<str:finding>.png",
-        views.StudyHeatmapView.as_view(),
+        files.StudyHeatmapView.as_view(),
         name="api-study-heatmap",
     ),
     path(
@@ -26,14 +26,14 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs/",
-        views.local_only(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        docs.local_only(SpectacularSwaggerView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
     path(
         "redoc/",
-        views.local_only(SpectacularRedocView.as_view(url_name="api-schema",
+        docs.local_only(SpectacularRedocView.as_view(url_name="api-schema",
                                                       template_name="api/redoc.html")),
         name="api-redoc",
     ),
-    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
+    re_path(r"^(?P<path>[\s\S]*)$", base.not_found),
 ]

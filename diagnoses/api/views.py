@@ -1,49 +1,29 @@
-"""API views: thin. Each parses its input, calls one service or selector, records the access and
-answers with a serializer. Permissions follow the roles (diagnoses/roles.py)."""
-
-from functools import wraps
+"""API views of studies, reviews and model versions: thin. Each parses its input, calls one
+service or selector, records the access and answers with a serializer. Permissions follow the
+roles (diagnoses/roles.py)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.decorators import (
-    api_view,
-    authentication_classes,
-    permission_classes,
-)
-from rest_framework.generics import GenericAPIView
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from diagnoses import renderings, reviews, selectors, services
+from diagnoses import reviews, selectors, services
 from diagnoses.api import serializers as s
+from diagnoses.api.base import ApiView, audit
 from diagnoses.api.errors import Conflict, IdempotencyKeyReused
-from diagnoses.api.permissions import RolePermission
 from diagnoses.api.submissions import IdempotencyConflict, study_submit
-from diagnoses.audit import audit_record
 from diagnoses.models import ModelVersion, Prediction, Study
-from inference.findings import FINDINGS
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="Up to 128 printable characters. The same key from the same user returns the "
                 "first study instead of creating another one.",
 )
-STORED_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "DICOM": "application/dicom"}
-
-
-class ApiView(GenericAPIView):
-    permission_classes = [RolePermission]
-    pagination_class = None
-    required_permissions: dict[str, str] = {}
-    error_statuses: dict[str, tuple[int, ...]] = {}
 
 
 class StudyPages(PageNumberPagination):
@@ -63,7 +43,7 @@ class StudyListView(ApiView):
                    summary="Studies, filtered and ordered like the web history, in pages")
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        _audit(request, "view", detail="study list")
+        audit(request, "view", detail="study list")
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_queryset(self):
@@ -94,9 +74,9 @@ class StudyListView(ApiView):
             ) from None
         study = selectors.study_get(study_id=submission.study.pk)
         if submission.replayed:
-            _audit(request, "view", study=study, detail="idempotent replay")
+            audit(request, "view", study=study, detail="idempotent replay")
         else:
-            _audit(request, "create", study=study)
+            audit(request, "create", study=study)
         headers = {"Location": reverse("api-study-detail", args=[study.pk])}
         if submission.replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -111,7 +91,7 @@ class StudyDetailView(ApiView):
     @extend_schema(summary="A study: status, predictions, flagged findings, heatmap URLs")
     def get(self, request, study_id):
         study = selectors.study_get(study_id=study_id)
-        _audit(request, "view", study=study)
+        audit(request, "view", study=study)
         return Response(self.get_serializer(study).data)
 
 
@@ -128,7 +108,7 @@ class StudyRerunView(ApiView):
             services.study_rerun(study=study)
         except DjangoValidationError as refused:
             raise Conflict(" ".join(refused.messages)) from None
-        _audit(request, "rerun", study=study)
+        audit(request, "rerun", study=study)
         study = selectors.study_get(study_id=study_id)
         return Response(self.get_serializer(study).data, status=status.HTTP_202_ACCEPTED)
 
@@ -152,7 +132,7 @@ class PredictionReviewView(ApiView):
             if refused.code == "signed_off":
                 raise Conflict(" ".join(refused.messages)) from None
             raise exceptions.ValidationError({"verdicts": refused.messages}) from None
-        _audit(request, "review", study=prediction.study)
+        audit(request, "review", study=prediction.study)
         return Response(self.get_serializer(review).data)
 
 
@@ -170,101 +150,9 @@ class ModelVersionListView(ApiView):
             "-is_active", "-first_seen_at")
 
 
-class FirstRenderer(BaseContentNegotiation):
-    """Files answer whatever the Accept header says; errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class FileView(ApiView):
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = FirstRenderer
-
-
-class StudyImageView(FileView):
-    required_permissions = {"GET": "view_study"}
-
-    @extend_schema(responses={(200, media): OpenApiTypes.BINARY for media in STORED_TYPES.values()},
-                   summary="The image as it was uploaded (PNG, JPEG or DICOM)")
-    def get(self, request, study_id):
-        study = get_object_or_404(Study, pk=study_id)
-        try:
-            with study.image.open("rb") as stored:
-                content = stored.read()
-        except FileNotFoundError:
-            raise Http404("The stored image file is missing.") from None
-        _audit(request, "download", study=study, detail="image")
-        extension = study.image.name.rsplit(".", 1)[-1]
-        return _private_file(content, STORED_TYPES[study.image_format],
-                             f"study-{study.pk}.{extension}")
-
-
-class StudyHeatmapView(FileView):
-    required_permissions = {"GET": "view_study"}
-
-    @extend_schema(
-        operation_id="studies_heatmap_retrieve",
-        parameters=[OpenApiParameter("finding", OpenApiTypes.STR, OpenApiParameter.PATH,
-                                     enum=FINDINGS)],
-        responses={(200, "image/png"): OpenApiResponse(
-            OpenApiTypes.BINARY, description="The class activation map over the image.")},
-        summary="A finding's heatmap over the image (PNG)")
-    def get(self, request, study_id, prediction_id, finding):
-        prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
-        if finding not in FINDINGS:
-            raise Http404(f"No finding named {finding}; the findings are {', '.join(FINDINGS)}.")
-        content = renderings.heatmap_overlay_png(prediction, finding)
-        _audit(request, "download", study=prediction.study,
-                  detail=f"heatmap {finding}")
-        return _private_file(content, "image/png", f"study-{study_id}-{finding}.png")
-
-
-@extend_schema(exclude=True)
-@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-@authentication_classes([])
-@permission_classes([])
-def not_found(request, path=""):
-    """Unknown paths under /api/v1/ answer in the error format too."""
-    raise exceptions.NotFound(f"There is no API endpoint at {request.path}.")
-
-
-DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
-               "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-               "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'")
-
-
-def local_only(view):
-    """Swagger UI and ReDoc load nothing from outside (ReDoc's bundle would fetch its logo)."""
-
-    @wraps(view)
-    def documentation(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = DOCS_POLICY
-        return response
-
-    return documentation
-
-
 def _idempotency_key(request) -> str:
     key = request.headers.get("Idempotency-Key", "")
     if key and (len(key) > 128 or not key.isascii() or not key.isprintable()):
         raise exceptions.ValidationError(
             {"Idempotency-Key": ["Use at most 128 printable ASCII characters."]})
     return key
-
-
-def _private_file(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    """Patient data: never cached, never sniffed, a file name that carries no patient data."""
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    response["Cache-Control"] = "no-store, private"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _audit(request, action: str, **event) -> None:
-    audit_record(user=request.user, action=action, channel="api", **event)
