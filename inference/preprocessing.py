@@ -1,9 +1,17 @@
 """Image bytes -> the float32 batch CheXNet was trained on. Pillow and NumPy only, no torch.
 
 Reproduces the training transforms of arnoweng/CheXNet: `convert("RGB")`, torchvision `Resize(256)`
-(shorter side, PIL bilinear), `CenterCrop(224)` or `TenCrop(224)`, `ToTensor`, `Normalize`.
-The image is resized once; crops are slices of one normalised array. EXIF orientation is not
-applied, as torchvision does not apply it either.
+(shorter side, PIL bilinear), `CenterCrop(224)` or `TenCrop(224)`, `ToTensor`, `Normalize`, and
+gives the same float32 values, bit for bit. Two things make it faster than torchvision:
+
+- greyscale stays 'L' until after the resize; the model sees it as RGB with three equal channels,
+  exactly as `convert("RGB")` makes it. Pillow resizes every channel independently with the same
+  coefficients and `convert("RGB")` only repeats the grey value, so resizing one channel instead of
+  three changes no value;
+- crops are cut from the resized 8-bit image and only they are normalised (for TenCrop, the
+  resized image once, its mirror being a view of it).
+
+The image is resized once. EXIF orientation is not applied, as torchvision does not apply it either.
 """
 
 import io
@@ -22,6 +30,8 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 PREPROCESSING_NAME = "resize256-crop224-imagenet-norm"
 
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+# convert("L") of these gives the grey value that convert("RGB") repeats in R, G and B
+_GREY_MODES = {"1", "LA"}
 _SIXTEEN_BIT_MAX = 65535
 
 
@@ -32,9 +42,11 @@ class ImageError(ValueError):
 def open_image(
     source: bytes | str | Path | BinaryIO, *, max_pixels: int = MAX_PIXELS
 ) -> Image.Image:
-    """Decode an image and convert it to RGB the way the training code did.
+    """Decode an image: 'L' for greyscale, 'RGB' otherwise (see `to_grey_or_rgb`).
 
-    The pixel count is checked from the header, before anything is decoded.
+    Greyscale stays 'L' until after the resize; the model sees it as RGB with three equal channels,
+    exactly as `convert("RGB")` makes it. The pixel count is checked from the header, before
+    anything is decoded.
     """
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -59,7 +71,23 @@ def open_image(
         raise ImageError(
             f"not a readable image: truncated or corrupt {image.format}: {error}"
         ) from error
-    return to_rgb(image)
+    return to_grey_or_rgb(image)
+
+
+def to_grey_or_rgb(image: Image.Image) -> Image.Image:
+    """'L' for a greyscale image, 'RGB' for anything else: what `preprocess` resizes.
+
+    Greyscale ('L', '1', 'LA', and 16-bit, 'I' and 'F' data scaled to 8 bits as `to_rgb` says)
+    stays 'L' until after the resize; the model sees it as RGB with three equal channels, exactly
+    as `convert("RGB")` makes it. Other modes are converted to RGB.
+    """
+    if image.mode in ("L", "RGB"):
+        return image
+    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
+        return Image.fromarray(_eight_bit(np.asarray(image)))
+    if image.mode in _GREY_MODES:
+        return image.convert("L")
+    return image.convert("RGB")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -69,11 +97,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
     'I' holding values within 0..65535) is scaled by its full range (v / 257, rounded); 'F' and
     other 'I' data, whose bit depth says nothing, is stretched from its minimum to its maximum.
     """
-    if image.mode == "RGB":
-        return image
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
-        image = Image.fromarray(_eight_bit(np.asarray(image)))
-    return image.convert("RGB")
+    image = to_grey_or_rgb(image)
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def _eight_bit(values: np.ndarray) -> np.ndarray:
@@ -87,21 +112,25 @@ def _eight_bit(values: np.ndarray) -> np.ndarray:
 
 
 def center_crop(image: Image.Image) -> np.ndarray:
-    """[1,3,224,224] float32: torchvision Resize(256), CenterCrop(224), ToTensor, Normalize."""
-    normalised = _resized_and_normalised(image)
-    top, left = _center_offsets(normalised.shape[0], normalised.shape[1])
-    return _batch([_crop(normalised, top, left)])
+    """[1,3,224,224] float32: torchvision Resize(256), CenterCrop(224), ToTensor, Normalize.
+
+    IMAGE may be 'L' (greyscale: three equal channels), 'RGB', or any mode `to_rgb` converts.
+    """
+    pixels = _resized_pixels(image)
+    top, left = _center_offsets(pixels.shape[0], pixels.shape[1])
+    return _normalised(_crop(pixels, top, left))[None]
 
 
 def ten_crop(image: Image.Image) -> np.ndarray:
     """[10,3,224,224] float32 in torchvision TenCrop order: tl, tr, bl, br, centre, then the same
-    five crops of the horizontally mirrored image."""
-    normalised = _resized_and_normalised(image)
-    mirrored = normalised[:, ::-1]
-    return _batch(_five_crops(normalised) + _five_crops(mirrored))
+    five crops of the horizontally mirrored image. IMAGE as for `center_crop`."""
+    normalised = _normalised(_resized_pixels(image))  # [3,H,W]
+    mirrored = normalised[:, :, ::-1]
+    return np.stack(_five_crops(normalised) + _five_crops(mirrored))
 
 
 def preprocess(image: Image.Image, *, tencrop: bool) -> np.ndarray:
+    """`ten_crop` or `center_crop` of an image in any mode: float32 [N,3,224,224], N = 10 or 1."""
     return ten_crop(image) if tencrop else center_crop(image)
 
 
@@ -114,14 +143,24 @@ def resized_size(width: int, height: int) -> tuple[int, int]:
     return new_long, RESIZE_SHORTER_SIDE
 
 
-def _resized_and_normalised(image: Image.Image) -> np.ndarray:
-    """[H,W,3] float32 with ToTensor's and Normalize's arithmetic: x/255, then (x-mean)/std."""
-    image = to_rgb(image)
+def _resized_pixels(image: Image.Image) -> np.ndarray:
+    """uint8 [H,W] (greyscale) or [H,W,3]: torchvision's Resize(256), PIL bilinear."""
+    image = to_grey_or_rgb(image)
     size = resized_size(*image.size)
     if size != image.size:
         image = image.resize(size, Image.Resampling.BILINEAR)
-    pixels = np.asarray(image, dtype=np.uint8).astype(np.float32) / np.float32(255)
-    return (pixels - MEAN) / STD
+    return np.asarray(image, dtype=np.uint8)
+
+
+def _normalised(pixels: np.ndarray) -> np.ndarray:
+    """uint8 [H,W] or [H,W,3] -> C-contiguous float32 [3,H,W] with ToTensor's and Normalize's
+    arithmetic, in their order: x/255, then (x-mean)/std. Grey gives three channels from one."""
+    if pixels.ndim == 2:
+        channels = pixels[None]  # broadcast to R, G and B below
+    else:
+        channels = np.ascontiguousarray(pixels.transpose(2, 0, 1))
+    scaled = channels.astype(np.float32) / np.float32(255)
+    return (scaled - MEAN[:, None, None]) / STD[:, None, None]
 
 
 def _center_offsets(height: int, width: int) -> tuple[int, int]:
@@ -129,18 +168,13 @@ def _center_offsets(height: int, width: int) -> tuple[int, int]:
 
 
 def _five_crops(normalised: np.ndarray) -> list[np.ndarray]:
-    height, width = normalised.shape[:2]
+    """[3,H,W] -> tl, tr, bl, br, centre [3,224,224] views."""
+    height, width = normalised.shape[1:]
     bottom, right = height - CROP_SIZE, width - CROP_SIZE
-    corners = [(0, 0), (0, right), (bottom, 0), (bottom, right)]
-    return [_crop(normalised, top, left) for top, left in corners] + [
-        _crop(normalised, *_center_offsets(height, width))
-    ]
+    offsets = [(0, 0), (0, right), (bottom, 0), (bottom, right), _center_offsets(height, width)]
+    return [normalised[:, top : top + CROP_SIZE, left : left + CROP_SIZE] for top, left in offsets]
 
 
-def _crop(normalised: np.ndarray, top: int, left: int) -> np.ndarray:
-    return normalised[top : top + CROP_SIZE, left : left + CROP_SIZE]
-
-
-def _batch(crops: list[np.ndarray]) -> np.ndarray:
-    """HWC crops -> contiguous NCHW float32 batch."""
-    return np.ascontiguousarray(np.stack(crops).transpose(0, 3, 1, 2))
+def _crop(pixels: np.ndarray, top: int, left: int) -> np.ndarray:
+    """[H,W(,3)] -> [224,224(,3)] view."""
+    return pixels[top : top + CROP_SIZE, left : left + CROP_SIZE]

@@ -1,4 +1,4 @@
-"""An uploaded study (DICOM, PNG, JPEG, ...) -> the RGB image CheXNet takes, and what we noticed.
+"""An uploaded study (DICOM, PNG, JPEG, ...) -> the image CheXNet takes, and what we noticed.
 
 The app calls `read_study_image` on upload, to refuse what cannot be read, and in the worker.
 """
@@ -10,22 +10,30 @@ from PIL import Image
 
 from inference.dicom import DicomStudy, is_dicom, read_dicom
 from inference.plausibility import frontal_radiograph_warnings
-from inference.preprocessing import MAX_PIXELS, open_image, to_rgb
+from inference.preprocessing import MAX_PIXELS, open_image, to_grey_or_rgb
 
 
 @dataclass(frozen=True)
 class StudyImage:
-    image: Image.Image  # RGB, ready for `preprocess`
+    # ready for `preprocess`: 'L' for greyscale (DICOM MONOCHROME1/2, greyscale and 16-bit rasters),
+    # 'RGB' otherwise. Greyscale stays 'L' until after the resize; the model sees it as RGB with
+    # three equal channels, exactly as convert("RGB") makes it.
+    image: Image.Image
     format: str  # "DICOM", or the raster's format as Pillow names it: "PNG", "JPEG", ...
     dicom: DicomStudy | None
     warnings: list[str]  # reasons this is unlikely to be a frontal chest radiograph
 
 
 def read_study_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> StudyImage:
-    """Raises ImageError (DicomError for DICOM files) with a message fit to show the uploader."""
+    """The upload's image, 'L' for greyscale and 'RGB' otherwise, with its format, DICOM facts and
+    warnings. Greyscale stays 'L' until after the resize; the model sees it as RGB with three equal
+    channels, exactly as convert("RGB") makes it.
+
+    Raises ImageError (DicomError for DICOM files) with a message fit to show the uploader.
+    """
     if is_dicom(data):
         study = read_dicom(data, max_pixels=max_pixels)
-        image, image_format = to_rgb(study.image), "DICOM"
+        image, image_format = to_grey_or_rgb(study.image), "DICOM"
     else:
         study = None
         image, image_format = open_image(data, max_pixels=max_pixels), _raster_format(data)
@@ -33,6 +41,6 @@ def read_study_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> StudyImage
 
 
 def _raster_format(data: bytes) -> str:
-    """Read from the header again: `open_image` returns a converted copy that has no format."""
+    """Read from the header again: `open_image` may return a converted copy, which has no format."""
     with Image.open(io.BytesIO(data)) as raster:
         return raster.format or "unknown"

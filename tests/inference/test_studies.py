@@ -1,14 +1,17 @@
-"""Any upload -> an RGB image for the model, its format, the DICOM facts and the warnings."""
+"""Any upload -> an image for the model ('L' for greyscale, 'RGB' for colour), its format, the
+DICOM facts and the warnings."""
 
 import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torchvision import transforms
 
 from inference.dicom import DicomError, read_dicom
-from inference.preprocessing import ImageError, open_image
+from inference.preprocessing import ImageError, center_crop, open_image, ten_crop, to_rgb
 from inference.studies import StudyImage, read_study_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,6 +20,21 @@ SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
 SAMPLE_DICOMS = sorted(SAMPLES.glob("*.dcm"))
 NO_SAMPLES = pytest.mark.skipif(
     not (SAMPLE_PNGS and SAMPLE_DICOMS), reason=f"no sample PNGs or DICOMs in {SAMPLES}"
+)
+
+
+NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+TORCHVISION_CENTER = transforms.Compose(
+    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
+)
+TORCHVISION_TENCROP = transforms.Compose(
+    [
+        transforms.Resize(256),
+        transforms.TenCrop(224),
+        transforms.Lambda(
+            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
+        ),
+    ]
 )
 
 
@@ -30,14 +48,31 @@ def encoded(image: Image.Image, image_format: str) -> bytes:
 @pytest.mark.parametrize(
     "path", SAMPLE_PNGS + SAMPLE_DICOMS, ids=[p.name for p in SAMPLE_PNGS + SAMPLE_DICOMS]
 )
-def test_every_sample_reads_as_an_rgb_x_ray_without_warnings(path: Path) -> None:
+def test_every_sample_reads_as_a_greyscale_x_ray_without_warnings(path: Path) -> None:
     study = read_study_image(path.read_bytes())
 
     assert isinstance(study, StudyImage)
-    assert study.image.mode == "RGB"
+    assert study.image.mode == "L"
     assert study.warnings == []
     assert study.format == ("DICOM" if path.suffix == ".dcm" else "PNG")
     assert (study.dicom is not None) == (path.suffix == ".dcm")
+
+
+@NO_SAMPLES
+@pytest.mark.parametrize(
+    "path", SAMPLE_PNGS + SAMPLE_DICOMS, ids=[p.name for p in SAMPLE_PNGS + SAMPLE_DICOMS]
+)
+def test_every_sample_gives_torchvisions_crops_of_its_rgb_image(path: Path) -> None:
+    """The 'L' image gives the model exactly what its RGB conversion gives torchvision."""
+    image = read_study_image(path.read_bytes()).image
+    rgb = Image.fromarray(np.stack([np.asarray(image)] * 3, axis=-1))  # what convert("RGB") makes
+
+    center = TORCHVISION_CENTER(rgb).unsqueeze(0).numpy()
+    tencrop = TORCHVISION_TENCROP(rgb).numpy()
+
+    assert np.abs(center_crop(image) - center).max() <= 1e-6
+    assert np.abs(ten_crop(image) - tencrop).max() <= 1e-6
+    assert np.array_equal(center_crop(image), center) and np.array_equal(ten_crop(image), tencrop)
 
 
 @NO_SAMPLES
@@ -51,13 +86,14 @@ def test_a_png_reads_as_open_image_reads_it() -> None:
 
 
 @NO_SAMPLES
-def test_a_dicom_reads_as_its_grey_image_in_rgb_with_its_study_facts() -> None:
+def test_a_dicom_reads_as_its_grey_image_with_its_study_facts() -> None:
     path = SAMPLE_DICOMS[0]
 
     study = read_study_image(path.read_bytes())
 
     grey = np.asarray(read_dicom(path).image)
-    assert np.array_equal(np.asarray(study.image), np.stack([grey] * 3, axis=-1))
+    assert study.image.mode == "L" and np.array_equal(np.asarray(study.image), grey)
+    assert np.array_equal(np.asarray(to_rgb(study.image)), np.stack([grey] * 3, axis=-1))
     assert study.dicom.modality == "CR" and study.dicom.view_position == "PA"
 
 
@@ -65,7 +101,7 @@ def test_a_dicom_reads_as_its_grey_image_in_rgb_with_its_study_facts() -> None:
 def test_a_jpeg_is_named_as_such() -> None:
     study = read_study_image(encoded(Image.open(SAMPLE_PNGS[0]), "JPEG"))
 
-    assert (study.format, study.image.mode, study.warnings) == ("JPEG", "RGB", [])
+    assert (study.format, study.image.mode, study.warnings) == ("JPEG", "L", [])
 
 
 def test_a_colour_photograph_comes_with_warnings() -> None:
@@ -75,7 +111,7 @@ def test_a_colour_photograph_comes_with_warnings() -> None:
 
     study = read_study_image(encoded(photo, "PNG"))
 
-    assert study.format == "PNG"
+    assert (study.format, study.image.mode) == ("PNG", "RGB")
     colour, shape, size = study.warnings
     assert "in colour" in colour and "far from square" in shape and "upscaled" in size
 
