@@ -1,4 +1,9 @@
-"""The Celery application: Redis broker, one task queue, settings from Django."""
+"""The Celery application: Redis broker, settings from Django (CELERY_*).
+
+Two queues: `celery` for studies, `sweeps` for the sweeper that celery beat runs every
+CHEXWEB_STUCK_SWEEP_INTERVAL_S (diagnoses/sweeper.py), so a backlog of studies never holds up the
+recovery of stuck ones. The worker consumes both.
+"""
 
 import os
 

@@ -171,14 +171,57 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Faults (docs/reliability.md). The database is the truth, the broker only carries study ids:
+# a message is acknowledged after its task ran and put back when its worker is lost; a worker
+# holds one message at a time and never gives up reconnecting to Redis.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A study being diagnosed when Redis goes away is finished and stored, not cancelled.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A task is stopped at the hard limit, long before Redis hands its unacknowledged message to
+# another worker (the visibility timeout).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CHEXWEB_TASK_SOFT_TIME_LIMIT_S", 240)
+CELERY_TASK_TIME_LIMIT = env_int("CHEXWEB_TASK_TIME_LIMIT_S", 300)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
-DIAGNOSIS_MAX_RETRIES = env_int("CHEXWEB_DIAGNOSIS_MAX_RETRIES", 6)
+# Model server unreachable, timed out or 503: retry after 1, 2, 4 ... s (at most the maximum),
+# then fail the study as re-runnable.
+DIAGNOSIS_MAX_RETRIES = env_int("CHEXWEB_DIAGNOSIS_MAX_RETRIES", 8)
+DIAGNOSIS_RETRY_BACKOFF_MAX_S = env_int("CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S", 60)
+# The sweeper (celery beat, its own queue so a backlog does not hold it up): studies queued
+# longer than CHEXWEB_STUCK_QUEUED_S get their task again (the message may have been lost with
+# Redis); studies processing longer than CHEXWEB_STUCK_PROCESSING_S (their worker died) are
+# queued again, or failed once they are older than CHEXWEB_STUCK_GIVE_UP_S.
+CHEXWEB_STUCK_SWEEP_INTERVAL_S = env_int("CHEXWEB_STUCK_SWEEP_INTERVAL_S", 60)
+CHEXWEB_STUCK_QUEUED_S = env_int("CHEXWEB_STUCK_QUEUED_S", 600)
+CHEXWEB_STUCK_PROCESSING_S = env_int("CHEXWEB_STUCK_PROCESSING_S", CELERY_TASK_TIME_LIMIT + 60)
+CHEXWEB_STUCK_GIVE_UP_S = env_int("CHEXWEB_STUCK_GIVE_UP_S", 6 * 3600)
+if not (0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT
+        < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]):
+    raise ImproperlyConfigured("CHEXWEB_TASK_SOFT_TIME_LIMIT_S < CHEXWEB_TASK_TIME_LIMIT_S < the "
+                               "broker's visibility timeout (3600 s) is required")
+if CHEXWEB_STUCK_PROCESSING_S <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_PROCESSING_S must be longer than the hard time "
+                               "limit CHEXWEB_TASK_TIME_LIMIT_S: a running study is not stuck")
+if CHEXWEB_STUCK_QUEUED_S <= DIAGNOSIS_RETRY_BACKOFF_MAX_S:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_QUEUED_S must be longer than "
+                               "CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S: a study waiting for its "
+                               "retry is not stuck")
+if CHEXWEB_STUCK_SWEEP_INTERVAL_S <= 0 or CHEXWEB_STUCK_GIVE_UP_S <= CHEXWEB_STUCK_PROCESSING_S:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_SWEEP_INTERVAL_S must be positive and "
+                               "CHEXWEB_STUCK_GIVE_UP_S longer than CHEXWEB_STUCK_PROCESSING_S")
+CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
+CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"}}
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to lose but one interval
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-studies": {
+        "task": "diagnoses.tasks.sweep_stuck_studies",
+        "schedule": float(CHEXWEB_STUCK_SWEEP_INTERVAL_S),
+        "options": {"expires": float(CHEXWEB_STUCK_SWEEP_INTERVAL_S)},
+    }
+}
 
 # The API (/api/v1/): bearer tokens for systems, the session for the browsable API.
 REST_FRAMEWORK = {

@@ -1,9 +1,12 @@
 """Celery tasks: thin. They load by id and call a service."""
 
+import random
+
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from diagnoses import services
+from diagnoses import services, sweeper
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -18,4 +21,21 @@ def diagnose_study(self, study_id: str) -> None:
                 f"({error}). The study can be re-run.",
             )
             return
-        raise self.retry(countdown=min(2 ** self.request.retries, 60)) from error
+        raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except SoftTimeLimitExceeded:
+        services.study_fail(
+            study_id=study_id,
+            reason=f"The diagnosis took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and "
+            "was stopped. The study can be re-run.",
+        )
+
+
+def retry_countdown(retries: int) -> float:
+    """1, 2, 4 ... s up to the maximum, each shortened at random by up to a quarter so that the
+    studies of a burst do not all come back at the same moment."""
+    return min(2**retries, settings.DIAGNOSIS_RETRY_BACKOFF_MAX_S) * random.uniform(0.75, 1.0)
+
+
+@shared_task(acks_late=True)
+def sweep_stuck_studies() -> None:
+    sweeper.stuck_studies_sweep()

@@ -7,8 +7,9 @@ from tests.processes import REPO, procfile_command
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 PROCFILE_NAMES = [line.split(":")[0] for line in (REPO / "Procfile").read_text().splitlines()
                   if line.strip()]
-# The processes the system tests start, by their Procfile name (tests/system/conftest.py).
-STARTED_BY_TESTS = {"model", "worker", "web"}
+# The processes the tests start, by their Procfile name (tests/system/conftest.py,
+# tests/faults/conftest.py).
+STARTED_BY_TESTS = {"model", "worker", "web", "beat"}
 
 
 def test_every_procfile_process_is_started_by_the_system_tests():
