@@ -78,7 +78,7 @@ def study_create(
         with transaction.atomic():
             study.image.save(stored_name, ContentFile(content), save=False)
             study.save()
-            transaction.on_commit(lambda: _queue_diagnosis(study.pk))
+            transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     except Exception:
         if study.image.name:
             study.image.storage.delete(study.image.name)
@@ -182,7 +182,7 @@ def study_rerun(*, study: Study) -> Study:
         )
         if not rerun:
             raise ValidationError("Only a finished or failed study can be re-run.", code="busy")
-        transaction.on_commit(lambda: _queue_diagnosis(study.pk))
+        transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     study.refresh_from_db()
     return study
 
@@ -203,6 +203,8 @@ def _set_status(study_id: uuid.UUID, status: str) -> None:
 
 
 def _queue_diagnosis(study_id: uuid.UUID) -> None:
+    """Hand the study to a worker. Called with robust=True: if the broker is down the study stays
+    queued in the database, the upload still succeeds, and the sweeper queues it later."""
     from diagnoses.tasks import diagnose_study
 
     diagnose_study.delay(str(study_id))
