@@ -1,0 +1,409 @@
+"""Benchmark (not a test): the GraphPipe model server against ONNX Runtime in this process.
+
+    .venv/bin/python -m bench.graphpipe [--rounds 8] [--wait-for-load 1.0] [--write docs/benchmarks.md]
+
+Serves the exported stand-in CheXNet (exported with `inference.export` if missing) from two
+server processes started as the Procfile does, one with dynamic batching (default flags) and one
+with `--max-batch 1`, and measures, interleaved round by round so that each ratio is taken side
+by side under the same conditions:
+
+- one client, batch 1: server throughput vs `OnnxModel.run` in this process at batch 1;
+- eight concurrent single-image clients (one `GraphPipeClient` each, as the worker has): server
+  throughput with batching vs `OnnxModel.run` at batch 8, and vs the server without batching;
+- p50 / p99 latency of each load, pooled over the rounds;
+- flatbuffer encode + decode of one [1,3,224,224] float32 request vs JSON of the same.
+
+Every call asks for both outputs (`probs`, `cams`), as the worker does. The in-process model has
+the server's ONNX Runtime settings (intra-op threads = available cores, no spinning). Ratios are
+the median over the rounds of each round's ratio. --write replaces the HEADING section of the
+given markdown file (or appends it).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from inference.client import GraphPipeClient
+from inference.runtime import OnnxModel, available_cores
+from inference.server_options import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT_MS
+from inference.wire import decode_request, encode_infer_request
+
+REPO = Path(__file__).resolve().parents[1]
+STANDIN_CHECKPOINT = REPO.parent / "shared" / "models" / "chexnet-standin.pth.tar"
+BENCH_MODEL = REPO / "build" / "bench" / "chexnet-standin.onnx"
+TEST_MODELS = REPO / "build" / "test-models"
+HEADING = "## GraphPipe server"
+OUTPUTS = ["probs", "cams"]
+CLIENTS = 8
+PACKAGES = ("onnxruntime", "numpy", "flatbuffers", "requests", "prometheus-client")
+
+
+# --- set-up --------------------------------------------------------------------------------------
+
+def standin_model() -> Path:
+    if BENCH_MODEL.exists():
+        return BENCH_MODEL
+    cached = sorted(TEST_MODELS.glob("chexnet-standin-*.onnx"))
+    if cached:
+        return cached[-1]
+    BENCH_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "inference.export", "--checkpoint",
+                    str(STANDIN_CHECKPOINT), "--output", str(BENCH_MODEL)], cwd=REPO, check=True)
+    return BENCH_MODEL
+
+
+def procfile_model_command() -> str:
+    for line in (REPO / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "model":
+            return command.strip()
+    raise SystemExit("no model process in the Procfile")
+
+
+class ServerProcess:
+    """The Procfile's model command, with extra flags appended."""
+
+    def __init__(self, model: Path, port: int, *flags: str):
+        self.url = f"http://127.0.0.1:{port}"
+        command = procfile_model_command() + "".join(f" {flag}" for flag in flags)
+        env = {**os.environ, "CHEXNET_ONNX": str(model), "GRAPHPIPE_LISTEN": f"127.0.0.1:{port}",
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.popen = subprocess.Popen(["bash", "-c", command], cwd=REPO, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/control/is_ready", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise SystemExit(f"the model server on port {port} did not start")
+
+    def stop(self) -> None:
+        os.killpg(self.popen.pid, 15)
+        self.popen.wait(30)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_load(limit: float, patience_s: float) -> None:
+    deadline = time.monotonic() + patience_s
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        print(f"load {os.getloadavg()[0]:.2f} > {limit}: waiting", file=sys.stderr)
+        time.sleep(60)
+
+
+# --- loads ---------------------------------------------------------------------------------------
+
+def in_process(model: OnnxModel, batch: np.ndarray, calls: int) -> tuple[float, list[float]]:
+    """(images per second, latencies in seconds) of CALLS runs."""
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(calls):
+        begun = time.perf_counter()
+        model.run({"images": batch}, OUTPUTS)
+        latencies.append(time.perf_counter() - begun)
+    return calls * len(batch) / (time.perf_counter() - started), latencies
+
+
+def one_client(client: GraphPipeClient, image: np.ndarray,
+               calls: int) -> tuple[float, list[float]]:
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(calls):
+        begun = time.perf_counter()
+        client.infer(image, output_names=OUTPUTS)
+        latencies.append(time.perf_counter() - begun)
+    return calls / (time.perf_counter() - started), latencies
+
+
+def concurrent_clients(clients: list[GraphPipeClient], images: list[np.ndarray],
+                       calls: int) -> tuple[float, list[float]]:
+    """Each client sends CALLS single-image requests back to back, all clients at once."""
+    latencies: list[float] = []
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def work(client: GraphPipeClient, image: np.ndarray) -> None:
+        barrier.wait()
+        for _ in range(calls):
+            begun = time.perf_counter()
+            client.infer(image, output_names=OUTPUTS)
+            latencies.append(time.perf_counter() - begun)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(clients, images,
+                                                                         strict=True)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return len(clients) * calls / (time.perf_counter() - started), latencies
+
+
+def thread_study(model_path: Path, image: np.ndarray, batch8: np.ndarray,
+                 runs: int) -> list[tuple[int, float, float]]:
+    """(intra-op threads, median ms at batch 1, median ms at batch 8) for 1 thread and for every
+    available core (the server's default), interleaved."""
+    counts = sorted({1, available_cores()})
+    models = {count: OnnxModel(model_path, intra_op_threads=count) for count in counts}
+    times: dict[tuple[int, int], list[float]] = {}
+    for _ in range(runs):
+        for count, model in models.items():
+            for batch in (image, batch8):
+                _, latencies = in_process(model, batch, 1)
+                times.setdefault((count, len(batch)), []).extend(latencies)
+    return [(count, statistics.median(times[count, 1]) * 1000,
+             statistics.median(times[count, 8]) * 1000) for count in counts]
+
+
+def batch_rows(url: str) -> tuple[float, float]:
+    """(rows, model runs) so far, from the server's /metrics."""
+    found = {}
+    for line in requests.get(url + "/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("graphpipe_batch_rows_sum", "graphpipe_batch_rows_count"):
+            found[name] = float(value)
+    return found["graphpipe_batch_rows_sum"], found["graphpipe_batch_rows_count"]
+
+
+def codec_times(image: np.ndarray, repeats: int) -> tuple[float, float, int, int]:
+    """Median seconds of encode + decode of one request: flatbuffers, JSON; and their sizes."""
+    def flatbuffers_once() -> int:
+        body = encode_infer_request([image], output_names=OUTPUTS)
+        decode_request(body)
+        return len(body)
+
+    def json_once() -> int:
+        body = json.dumps({"inputs": [image.tolist()], "output_names": OUTPUTS})
+        np.asarray(json.loads(body)["inputs"][0], dtype=np.float32)
+        return len(body)
+
+    sizes = (flatbuffers_once(), json_once())
+    times = []
+    for once, count in ((flatbuffers_once, repeats * 20), (json_once, repeats)):
+        samples = []
+        for _ in range(count):
+            begun = time.perf_counter()
+            once()
+            samples.append(time.perf_counter() - begun)
+        times.append(statistics.median(samples))
+    return times[0], times[1], *sizes
+
+
+# --- report --------------------------------------------------------------------------------------
+
+def percentile_ms(latencies: list[float], fraction: float) -> float:
+    return float(np.percentile(np.array(latencies), fraction * 100)) * 1000
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def versions() -> str:
+    found = []
+    for package in PACKAGES:
+        try:
+            found.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def run(args) -> str:
+    load_before = os.getloadavg()
+    model_path = standin_model()
+    rng = np.random.default_rng(0)
+    images = [rng.standard_normal((1, 3, 224, 224), dtype=np.float32) for _ in range(CLIENTS)]
+    batch8 = np.concatenate(images)
+    model = OnnxModel(model_path)
+    batching = ServerProcess(model_path, free_port())
+    unbatched = ServerProcess(model_path, free_port(), "--max-batch", "1")
+    results: dict[str, list] = {key: [] for key in (
+        "inproc1", "server1", "inproc8", "batched8", "unbatched8")}
+    latencies: dict[str, list[float]] = {key: [] for key in results}
+    runs_rows = [0.0, 0.0]  # rows and model runs of the batching server under 8 clients
+    try:
+        single = GraphPipeClient(batching.url)
+        batched_clients = [GraphPipeClient(batching.url) for _ in range(CLIENTS)]
+        unbatched_clients = [GraphPipeClient(unbatched.url) for _ in range(CLIENTS)]
+        for warm in range(2):  # warm-up: sessions, connections, allocator
+            in_process(model, images[0], 3)
+            in_process(model, batch8, 1)
+            one_client(single, images[0], 3)
+            concurrent_clients(batched_clients, images, 2)
+            concurrent_clients(unbatched_clients, images, 1)
+        for round_ in range(args.rounds):
+            for key, measure in (
+                ("inproc1", lambda: in_process(model, images[0], args.single_calls)),
+                ("server1", lambda: one_client(single, images[0], args.single_calls)),
+                ("inproc8", lambda: in_process(model, batch8, args.batch_calls)),
+                ("batched8", lambda: concurrent_clients(batched_clients, images,
+                                                        args.batch_calls)),
+                ("unbatched8", lambda: concurrent_clients(unbatched_clients, images,
+                                                          args.batch_calls)),
+            ):
+                before = batch_rows(batching.url) if key == "batched8" else None
+                throughput, times = measure()
+                results[key].append(throughput)
+                latencies[key].extend(times)
+                if before is not None:
+                    after = batch_rows(batching.url)
+                    runs_rows[0] += after[0] - before[0]
+                    runs_rows[1] += after[1] - before[1]
+            print(f"round {round_ + 1}: " + ", ".join(
+                f"{key} {values[-1]:.1f}/s" for key, values in results.items()), file=sys.stderr)
+    finally:
+        batching.stop()
+        unbatched.stop()
+    flat_s, json_s, flat_bytes, json_bytes = codec_times(images[0], args.codec_repeats)
+    threads = thread_study(model_path, images[0], batch8, args.thread_runs)
+    return report(args, results, latencies, (flat_s, json_s, flat_bytes, json_bytes), threads,
+                  runs_rows[0] / max(runs_rows[1], 1), load_before, os.getloadavg())
+
+
+def report(args, results, latencies, codec, threads, mean_batch, load_before,
+           load_after) -> str:
+    def ratio(numerator: str, denominator: str) -> list[float]:
+        return [a / b for a, b in zip(results[numerator], results[denominator], strict=True)]
+
+    def spread(values: list[float]) -> str:
+        return (f"{statistics.median(values):.3f} (rounds: {min(values):.3f}-"
+                f"{max(values):.3f})")
+
+    single_ratio = ratio("server1", "inproc1")
+    batch_ratio = ratio("batched8", "inproc8")
+    gain = ratio("batched8", "unbatched8")
+    flat_s, json_s, flat_bytes, json_bytes = codec
+
+    def verdict(values: list[float], target: float) -> str:
+        return "met" if statistics.median(values) >= target else "NOT met"
+
+    rows = [
+        ("In-process ONNX Runtime, batch 1", "inproc1", "1 image per run"),
+        ("Server, one client, batch 1", "server1", "batching server"),
+        ("In-process ONNX Runtime, batch 8", "inproc8", "8 images per run"),
+        ("Server, 8 clients, dynamic batching", "batched8", "batching server"),
+        ("Server, 8 clients, `--max-batch 1`", "unbatched8", "no batching"),
+    ]
+    table = ["| load | images/s (median of rounds) | p50 ms | p99 ms | note |",
+             "|---|---:|---:|---:|---|"]
+    for label, key, note in rows:
+        table.append(f"| {label} | {statistics.median(results[key]):.2f} | "
+                     f"{percentile_ms(latencies[key], 0.5):.1f} | "
+                     f"{percentile_ms(latencies[key], 0.99):.1f} | {note} |")
+    command = ("`.venv/bin/python -m bench.graphpipe "
+               + " ".join(args.argv_for_doc) + "`")
+    lines = [
+        HEADING,
+        "",
+        f"Command: {command}",
+        "",
+        f"- Machine: {os.cpu_count()} CPUs (`nproc`: {available_cores()} available), "
+        f"{cpu_model()}; Python {platform.python_version()}; {versions()}.",
+        f"- Model: the exported stand-in CheXNet (DenseNet-121, ~5.7 GFLOP per image), outputs "
+        f"`probs` and `cams` asked for on every call. ONNX Runtime intra-op threads "
+        f"{available_cores()}, inter-op 1, no spinning, in the server and in process alike.",
+        f"- Server flags: the Procfile's `model:` command; batching server with the defaults "
+        f"(`--max-batch {DEFAULT_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`), the other "
+        f"with `--max-batch 1`. Clients: `inference.client.GraphPipeClient`, one per thread, in "
+        f"the benchmark process, on 127.0.0.1.",
+        f"- {args.rounds} rounds, each running every load in turn ({args.single_calls} calls at "
+        f"batch 1, {args.batch_calls} calls per client or batch-8 run), after a warm-up. "
+        f"Latencies pooled over the rounds.",
+        f"- Load average (1, 5, 15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
+        f"{load_before[2]:.2f}; after: {load_after[0]:.2f} {load_after[1]:.2f} "
+        f"{load_after[2]:.2f} (a shared machine: other work may have run beside it).",
+        "",
+        "| ratio | measured | target |",
+        "|---|---:|---|",
+        f"| server / in-process, one client, batch 1 | {spread(single_ratio)} | >= 0.95: "
+        f"{verdict(single_ratio, 0.95)} |",
+        f"| server with batching, 8 clients / in-process batch 8 | {spread(batch_ratio)} | "
+        f">= 0.90: {verdict(batch_ratio, 0.90)} |",
+        f"| 8 clients: batching / `--max-batch 1` | {spread(gain)} | gain (mean rows per "
+        f"model run with batching: {mean_batch:.2f}) |",
+        f"| JSON / flatbuffer, encode + decode of one [1,3,224,224] request | "
+        f"{json_s / flat_s:.0f}x | flatbuffers {flat_s * 1000:.2f} ms ({flat_bytes / 1e3:.0f} kB), "
+        f"JSON {json_s * 1000:.0f} ms ({json_bytes / 1e6:.1f} MB) |",
+        "",
+        *table,
+        "",
+        f"ONNX Runtime intra-op threads, in process, median of {args.thread_runs} runs each "
+        f"(interleaved, after the loads above):",
+        "",
+        "| intra-op threads | batch 1 ms | batch 8 ms | batch 8 ms per image |",
+        "|---:|---:|---:|---:|",
+        *[f"| {count} | {one:.1f} | {eight:.1f} | {eight / 8:.1f} |"
+          for count, one, eight in threads],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the HEADING section of PATH (up to the next '## ' heading), or append it."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = text.find(HEADING + "\n")
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(HEADING))
+        rest = text[end + 1:] if end >= 0 else ""
+        text = text[:start] + section + ("\n" + rest if rest else "")
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.graphpipe", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--single-calls", type=int, default=30,
+                        help="batch-1 calls per round, in process and to the server")
+    parser.add_argument("--batch-calls", type=int, default=6,
+                        help="batch-8 runs in process, and calls per client, per round")
+    parser.add_argument("--codec-repeats", type=int, default=5)
+    parser.add_argument("--thread-runs", type=int, default=5,
+                        help="runs per setting when comparing intra-op thread counts")
+    parser.add_argument("--wait-for-load", type=float, metavar="LOAD",
+                        help="first wait (up to 10 minutes) for the 1-minute load to fall "
+                             "below LOAD")
+    parser.add_argument("--write", type=Path, metavar="MARKDOWN")
+    args = parser.parse_args(argv)
+    args.argv_for_doc = list(sys.argv[1:] if argv is None else argv)
+    if args.wait_for_load is not None:
+        wait_for_load(args.wait_for_load, 600)
+    section = run(args)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
