@@ -6,9 +6,9 @@ Both start from the same decoded image ("decode excluded") or from the file's by
 included"). torchvision runs what arnoweng/CheXNet trained with: convert("RGB"), Resize(256),
 CenterCrop(224) or TenCrop(224), ToTensor, Normalize. Ours gives the same values; it keeps a
 greyscale image in 'L' through the resize and normalises only the crops. The figure is the median
-over the repeats, after one warm-up run; the summary gives the median and the lowest ratio. Also
-times `read_dicom` on DICOM files. --write replaces (or appends) the section under HEADING in the
-given markdown file.
+over the repeats (ours and torchvision's taken in turn), after one warm-up run; the summary gives
+the median and the lowest ratio. Also times `read_dicom` on DICOM files. --write replaces (or
+appends) the section under HEADING in the given markdown file.
 """
 
 import argparse
@@ -52,13 +52,21 @@ TORCHVISION_TENCROP = transforms.Compose(
 
 
 def median_ms(run: Callable[[], object], repeats: int) -> float:
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+    return medians_ms([run], repeats)[0]
+
+
+def medians_ms(runs: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median milliseconds of each of RUNS, taken in turn, so that other work on a shared machine
+    slows them alike rather than whichever ran during it."""
+    for run in runs:
         run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    times: list[list[float]] = [[] for _ in runs]
+    for _ in range(repeats):
+        for run, taken in zip(runs, times):
+            started = time.perf_counter()
+            run()
+            taken.append(time.perf_counter() - started)
+    return [statistics.median(taken) * 1000 for taken in times]
 
 
 def decoded(data: bytes) -> Image.Image:
@@ -91,13 +99,11 @@ def image_tables(
             ("TenCrop", ten_crop, torchvision_tencrop),
         ):
             timings = {
-                f"{crops}, decode excluded": (
-                    median_ms(lambda: ours(image), repeats),
-                    median_ms(lambda: theirs(image), repeats),
+                f"{crops}, decode excluded": medians_ms(
+                    [lambda: ours(image), lambda: theirs(image)], repeats
                 ),
-                f"{crops}, decode included": (
-                    median_ms(lambda: ours(open_image(data)), repeats),
-                    median_ms(lambda: theirs(decoded(data)), repeats),
+                f"{crops}, decode included": medians_ms(
+                    [lambda: ours(open_image(data)), lambda: theirs(decoded(data))], repeats
                 ),
             }
             for column, (ours_ms, theirs_ms) in timings.items():
@@ -174,7 +180,8 @@ def report(repeats: int) -> str:
         f"- Load average at the end {os.getloadavg()[0]:.2f} (the machine is shared: a load "
         "above the CPU count means other work ran beside the benchmark).",
         "",
-        f"Per image, milliseconds, median of {repeats} runs after a warm-up. \"ours\" is "
+        f"Per image, milliseconds, median of {repeats} runs after a warm-up, ours and "
+        "torchvision's taken in turn. \"ours\" is "
         "`inference.preprocessing` (Pillow resize + NumPy); ratio = torchvision / ours (above 1: "
         "ours is faster). Both give the same float32 values, bit for bit "
         "(tests/inference/test_preprocessing.py). torchvision converts to RGB first, as training "
