@@ -58,7 +58,7 @@ def test_a_colour_photograph_is_called_one() -> None:
 
 @NO_SAMPLES
 def test_a_tinted_x_ray_is_colour_too() -> None:
-    grey = np.asarray(x_ray(), dtype=np.float64)
+    grey = np.asarray(x_ray().convert("RGB"), dtype=np.float64)
     sepia = Image.fromarray((grey * [1.0, 0.85, 0.65]).astype(np.uint8))
 
     assert colour_difference(sepia) > 10
