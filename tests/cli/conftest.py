@@ -1,6 +1,8 @@
 """The command-line client against a live ChexWeb (pytest-django's live server, this process),
 with diagnoses run eagerly against the real GraphPipe test server."""
 
+import threading
+
 import pytest
 
 from chexweb.celery import app as celery_app
@@ -28,4 +30,9 @@ def chexweb(live_server, clinician, eager_diagnoses, monkeypatch, tmp_path):  # 
     monkeypatch.setenv("CHEXWEB_TOKEN", key)
     monkeypatch.delenv("CHEXWEB_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return live_server.url
+    yield live_server.url
+    # The server closes a request (and its database connection) just after the client has the
+    # answer: let it, before the test's database goes away.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=10)
