@@ -60,3 +60,20 @@ def test_an_odd_but_valid_image_gets_a_result(clinician, model_server, upload):
     study.refresh_from_db()
     assert study.status == Study.Status.DONE, study.failure_reason
     assert study.predictions.get().findings.count() == 14
+
+
+@pytest.mark.parametrize("upload", refused(), ids=lambda upload: upload.name)
+def test_the_api_refuses_it_in_the_error_format_and_stores_nothing(clinician, study_storage,
+                                                                   upload):
+    from rest_framework.test import APIClient
+
+    from diagnoses.api.tokens import api_token_create
+
+    client = APIClient()
+    _, key = api_token_create(user=clinician, name="hostile", days=1)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post("/api/v1/studies/", {"file": as_file(upload)}, format="multipart")
+    assert 400 <= response.status_code < 500
+    assert upload.refusal in response.json()["error"]["message"]
+    assert not Study.objects.exists()
+    assert stored_files(study_storage) == []
