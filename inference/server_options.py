@@ -13,7 +13,7 @@ from inference.value_inputs import ValueInputsError, read_value_inputs
 DEFAULT_LISTEN = "127.0.0.1:9000"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_BATCH = 8
-DEFAULT_MAX_WAIT_MS = 5.0
+DEFAULT_MAX_WAIT_MS = 30.0
 DEFAULT_CACHE_ROWS = 10_000
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 

@@ -48,7 +48,7 @@ def test_shutdown_finishes_the_request_in_flight_and_refuses_new_ones(held_serve
         assert model.entered.wait(10)
 
         shutdown = requests.post(url + "/control/shutdown", timeout=10)
-        assert server.shutdown_requested.is_set()
+        assert server.shutdown_requested.wait(10)  # set once the answer is sent
         drained = pool.submit(server.drain, 10)
         assert not drained.done()  # waits for the request in flight
         assert server.draining.wait(10)
