@@ -1,12 +1,13 @@
 """The command-line client against a live ChexWeb (pytest-django's live server, this process),
-with diagnoses run eagerly against the real GraphPipe test server."""
+with diagnoses run at once against the real GraphPipe test server."""
 
 import threading
 
 import pytest
 
-from chexweb.celery import app as celery_app
+from diagnoses import services
 from diagnoses.api.tokens import api_token_create
+from diagnoses.tasks import diagnose_study
 from tests.api.conftest import api_settings  # noqa: F401  (throttle counts in memory)
 from tests.diagnoses.conftest import (  # noqa: F401
     clinician,
@@ -16,10 +17,11 @@ from tests.diagnoses.conftest import (  # noqa: F401
 
 
 @pytest.fixture
-def eager_diagnoses(model_server):  # noqa: F811
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
+def eager_diagnoses(model_server, monkeypatch):  # noqa: F811
+    """A queued study is diagnosed at once in this process, by the worker's task, without a
+    broker (Celery's eager mode would still take a producer from the broker pool)."""
+    monkeypatch.setattr(services, "_queue_diagnosis",
+                        lambda study_id: diagnose_study.apply(args=[str(study_id)]))
 
 
 @pytest.fixture
