@@ -49,8 +49,25 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null; \
 	  else echo "Please install Debian packages chromium and redis-server (sudo apt-get install chromium redis-server)"; exit 1; fi; }
 
+# The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
+# database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the
+# second pass is skipped with a line saying so, except in CI (CI=true), where that fails.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+POSTGRES_TEST_DIRS := $(wildcard tests/diagnoses tests/web tests/admin tests/api tests/security tests/deployment)
+
 test: $(BIN)/.installed-test system-packages
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=5).close()' \
+	    "$(TEST_POSTGRES_URL)" 2>/dev/null; then \
+	  echo "PostgreSQL pass: $(POSTGRES_TEST_DIRS) on $(TEST_POSTGRES_URL)"; \
+	  PATH="$(abspath $(BIN)):$$PATH" DATABASE_URL="$(TEST_POSTGRES_URL)" \
+	    CHEXWEB_TEST_DATABASE_NAME="test_chexweb_$$$$" $(BIN)/python -m pytest $(POSTGRES_TEST_DIRS); \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "PostgreSQL pass FAILED: no PostgreSQL answers at $(TEST_POSTGRES_URL), and CI requires it" >&2; \
+	  exit 1; \
+	else \
+	  echo "PostgreSQL pass SKIPPED: no PostgreSQL answers at $(TEST_POSTGRES_URL) (set TEST_POSTGRES_URL)"; \
+	fi
 
 clean:
 	rm -rf build models var test-artifacts

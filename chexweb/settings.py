@@ -114,8 +114,13 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chexweb.sqlite3'}",
         conn_max_age=env_int("CHEXWEB_DB_CONN_MAX_AGE", 0),
+        conn_health_checks=True,  # a kept connection the database dropped is not handed out
     )
 }
+# A test run of its own (`make test` runs the suite on SQLite, then on PostgreSQL): a file for
+# SQLite, a database name for PostgreSQL.
+if os.environ.get("CHEXWEB_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["CHEXWEB_TEST_DATABASE_NAME"]}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web, worker and tests write concurrently: wait for locks, take the write lock up front.
@@ -124,8 +129,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    if os.environ.get("CHEXWEB_TEST_DATABASE_NAME"):
-        DATABASES["default"]["TEST"] = {"NAME": os.environ["CHEXWEB_TEST_DATABASE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -161,7 +164,13 @@ STUDY_MAX_UPLOAD_BYTES = env_int("CHEXWEB_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-GRAPHPIPE_URL = os.environ.get("GRAPHPIPE_URL", "http://127.0.0.1:9000")
+# One model server, or several (GRAPHPIPE_URLS, comma-separated): the client goes on to the next
+# when one is down. GRAPHPIPE_URL keeps the comma-separated list the client takes.
+GRAPHPIPE_URL = ",".join(env_list("GRAPHPIPE_URLS", env_list("GRAPHPIPE_URL",
+                                                             ["http://127.0.0.1:9000"])))
+if not all(url.startswith(("http://", "https://")) for url in GRAPHPIPE_URL.split(",")):
+    raise ImproperlyConfigured("GRAPHPIPE_URL(S) must be http:// or https:// URLs, "
+                               "comma-separated")
 GRAPHPIPE_CONNECT_TIMEOUT = float(env_int("GRAPHPIPE_CONNECT_TIMEOUT_S", 3))
 GRAPHPIPE_READ_TIMEOUT = float(env_int("GRAPHPIPE_READ_TIMEOUT_S", 60))
 
@@ -290,6 +299,11 @@ SECURE_HSTS_SECONDS = env_int("CHEXWEB_HSTS_SECONDS", 31_536_000 if PRODUCTION e
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health checks speak plain HTTP
+# /metrics: a staff login, or this bearer token for a Prometheus scraper (empty: staff only).
+CHEXWEB_METRICS_TOKEN = os.environ.get("CHEXWEB_METRICS_TOKEN", "")
+if CHEXWEB_METRICS_TOKEN and len(CHEXWEB_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("CHEXWEB_METRICS_TOKEN must be at least 32 characters "
+                               "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')")
 if env_bool("CHEXWEB_BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

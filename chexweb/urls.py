@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from diagnoses.web.health import health
+from diagnoses.web.metrics import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="study-upload", permanent=False)),
@@ -19,4 +20,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -39,3 +39,56 @@ def test_compose_wires_the_services_together():
     assert env["REDIS_URL"].startswith("redis://redis:")
     assert COMPOSE["services"]["model"]["environment"]["GRAPHPIPE_LISTEN"] == "0.0.0.0:9000"
     assert COMPOSE["services"]["redis"]["command"] == ["redis-server", "--appendonly", "yes"]
+
+
+APP_ENV = COMPOSE["x-app"]["environment"]
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+
+
+def test_every_service_is_one_the_tests_run_or_a_stock_image():
+    """Procfile processes (above), the migration, the export job, and PostgreSQL and Redis."""
+    services = COMPOSE["services"]
+    honcho = {name for name, spec in services.items()
+              if spec.get("command", [])[:3] == ["honcho", "start", "-f"]}
+    stock = {name for name, spec in services.items() if "build" not in spec
+             and spec.get("image", "").split(":")[0] in ("postgres", "redis")}
+    assert stock == {"postgres", "redis"}
+    assert set(services) == honcho | stock | {"migrate", "export"}
+    # The export job runs the command tests/conftest.py runs to export the stand-in.
+    assert services["export"]["build"]["target"] == "exporter"
+    assert "python -m inference.export --checkpoint" in DOCKERFILE
+
+
+def test_the_model_server_has_an_image_of_its_own_without_django():
+    model = COMPOSE["services"]["model"]
+    assert model["build"] == {"context": ".", "dockerfile": "Dockerfile.model"}
+    assert "DATABASE_URL" not in model["environment"]
+    assert model["environment"]["CHEXNET_ONNX"] == APP_ENV["CHEXNET_ONNX"]
+    assert "models:/models:ro" in model["volumes"]
+
+
+def test_production_runs_on_postgresql_with_media_and_model_volumes():
+    assert APP_ENV["DATABASE_URL"].startswith("postgres://")
+    assert "@postgres:5432/" in APP_ENV["DATABASE_URL"]
+    for service in ("web", "worker"):
+        spec = COMPOSE["services"][service]
+        assert f"media:{APP_ENV['CHEXWEB_MEDIA_ROOT']}" in spec["volumes"]
+        assert "models:/models:ro" in spec["volumes"]
+    assert {"postgres", "redis", "media", "models"} <= set(COMPOSE["volumes"])
+    assert COMPOSE["services"]["redis"]["volumes"] == ["redis:/data"]  # the AOF survives
+
+
+def test_long_running_services_have_health_checks():
+    services = COMPOSE["services"]
+    for name in ("postgres", "redis", "model", "worker", "web"):
+        assert services[name]["healthcheck"]["test"], name
+    web_check = " ".join(services["web"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/healthz" in web_check
+    assert APP_ENV["CHEXWEB_ALLOWED_HOSTS"].endswith(",127.0.0.1")  # whatever hosts are set
+    assert "celery -A chexweb inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_app_services_scale_without_fixed_names_or_ports():
+    for name in ("worker", "model"):
+        spec = COMPOSE["services"][name]
+        assert "container_name" not in spec and "ports" not in spec, name

@@ -15,7 +15,8 @@ def test_it_requires_login(client, name):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_health_needs_no_login(client):
+def test_health_needs_no_login(client, settings, model_server, redis_url):
+    settings.REDIS_URL = redis_url  # /healthz also asks Redis and the model server
     response = client.get(reverse("health"))
     assert response.status_code == 200 and response.content == b"ok"
 

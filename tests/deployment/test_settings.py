@@ -1,0 +1,60 @@
+"""Scaling-out settings come from the environment, and a malformed one is refused."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.processes import REPO
+
+SHOW = ("import json; from django.conf import settings as s; "
+        "print(json.dumps({'db': s.DATABASES['default'], 'graphpipe': s.GRAPHPIPE_URL, "
+        "'redis': s.REDIS_URL, 'media': str(s.STUDY_STORAGE_ROOT)}, default=str))")
+
+
+def settings_with(**env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items()
+             if key not in ("DATABASE_URL", "GRAPHPIPE_URL", "GRAPHPIPE_URLS", "REDIS_URL")}
+    return subprocess.run([sys.executable, "manage.py", "shell", "-c", SHOW], cwd=REPO,
+                          capture_output=True, text=True, env={**clean, **env}, timeout=120)
+
+
+def shown(**env: str) -> dict:
+    result = settings_with(**env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])  # after `shell`'s own line
+
+
+def test_postgresql_redis_model_servers_and_media_come_from_the_environment(tmp_path):
+    found = shown(DATABASE_URL="postgres://chexweb:pw@db.internal:5432/chexweb",
+                  CHEXWEB_DB_CONN_MAX_AGE="60", REDIS_URL="redis://queue.internal:6379/2",
+                  GRAPHPIPE_URLS="http://model-1:9000, http://model-2:9000",
+                  CHEXWEB_MEDIA_ROOT=str(tmp_path / "media"))
+    assert found["db"]["ENGINE"] == "django.db.backends.postgresql"
+    assert (found["db"]["HOST"], found["db"]["NAME"], found["db"]["CONN_MAX_AGE"]) == (
+        "db.internal", "chexweb", 60)
+    assert found["db"]["CONN_HEALTH_CHECKS"] is True
+    assert found["redis"] == "redis://queue.internal:6379/2"
+    assert found["graphpipe"] == "http://model-1:9000,http://model-2:9000"
+    assert found["media"] == str(tmp_path / "media")
+
+
+def test_sqlite_under_the_var_dir_by_default(tmp_path):
+    found = shown(CHEXWEB_VAR_DIR=str(tmp_path))
+    assert found["db"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert found["db"]["NAME"] == str(tmp_path / "chexweb.sqlite3")
+    assert found["graphpipe"] == "http://127.0.0.1:9000"
+
+
+def test_graphpipe_url_alone_still_works():
+    assert shown(GRAPHPIPE_URL="http://model:9000")["graphpipe"] == "http://model:9000"
+
+
+def test_a_model_server_that_is_not_a_url_is_refused():
+    result = settings_with(GRAPHPIPE_URLS="http://model-1:9000,model-2:9000")
+    assert result.returncode != 0 and "GRAPHPIPE_URL(S) must be http" in result.stderr
+
+
+def test_a_short_metrics_token_is_refused():
+    result = settings_with(CHEXWEB_METRICS_TOKEN="secret")
+    assert result.returncode != 0 and "CHEXWEB_METRICS_TOKEN must be at least 32" in result.stderr
