@@ -4,7 +4,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from diagnoses.models import Finding, Prediction, Review, Study
@@ -35,7 +35,10 @@ def _with_predictions(studies: QuerySet[Study]) -> QuerySet[Study]:
     return studies.select_related("uploaded_by").prefetch_related(
         Prefetch(
             "predictions",
-            queryset=Prediction.objects.select_related("model_version").prefetch_related(
+            # No page reads the 14x7x7 heatmaps from here (their PNGs load the prediction):
+            # decoding them cost the history ~20 ms a page (docs/benchmarks.md, "Pages").
+            queryset=Prediction.objects.select_related("model_version").defer("heatmaps")
+            .prefetch_related(
                 "findings",
                 Prefetch("reviews", queryset=Review.objects.select_related("reviewer")
                          .prefetch_related("verdicts__finding")),
@@ -63,22 +66,30 @@ def study_list(*, filters: StudyFilters = StudyFilters()) -> QuerySet[Study]:
         studies = studies.filter(created_at__date__gte=filters.date_from)
     if filters.date_to:
         studies = studies.filter(created_at__date__lte=filters.date_to)
-    if filters.flagged_finding or filters.reviewed is not None:
-        # Both describe the study's current reading: its latest prediction (as the admin does).
-        latest = Prediction.objects.filter(study=OuterRef("pk")).order_by("-created_at", "-pk")
-        studies = studies.annotate(latest_prediction_id=Subquery(latest.values("pk")[:1]))
+    # Both describe the study's current reading: its latest prediction (as the admin does).
+    # Asked from the findings' and reviews' side (a few thousand rows) and not study by study,
+    # so that the count of 100,000 studies stays fast (docs/benchmarks.md, "Pages").
     if filters.flagged_finding:
         studies = studies.filter(Exists(Finding.objects.filter(
-            prediction_id=OuterRef("latest_prediction_id"), name=filters.flagged_finding,
-            flagged=True)))
+            prediction__study=OuterRef("pk"), name=filters.flagged_finding, flagged=True,
+        ).filter(~Exists(_newer_prediction()))))
     if filters.reviewed is not None:
         signed = Exists(Review.objects.filter(
-            prediction_id=OuterRef("latest_prediction_id"), signed_off_at__isnull=False))
+            prediction__study=OuterRef("pk"), signed_off_at__isnull=False,
+        ).filter(~Exists(_newer_prediction())))
         studies = studies.filter(signed if filters.reviewed else ~signed)
     if filters.model_version_id:
         studies = studies.filter(Exists(Prediction.objects.filter(
             study=OuterRef("pk"), model_version_id=filters.model_version_id)))
     return _with_predictions(studies.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
+
+
+def _newer_prediction() -> QuerySet[Prediction]:
+    """A later prediction of the same study than the outer row's `prediction` (latest: the
+    highest created_at, then pk)."""
+    return Prediction.objects.filter(study_id=OuterRef("prediction__study_id")).filter(
+        Q(created_at__gt=OuterRef("prediction__created_at"))
+        | Q(created_at=OuterRef("prediction__created_at"), pk__gt=OuterRef("prediction_id")))
 
 
 def study_latest_prediction(*, study: Study) -> Prediction | None:

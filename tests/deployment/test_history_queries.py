@@ -1,0 +1,77 @@
+"""The history's filters at scale: flagged and reviewed look at the latest reading only, asked
+from the findings' and reviews' side; on PostgreSQL the search has its indexes."""
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from diagnoses import selectors
+from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study, ThresholdSet
+from diagnoses.selectors import StudyFilters
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def study(django_user_model):
+    user = django_user_model.objects.create_user(username="dr.house", password="x")
+    return Study.objects.create(uploaded_by=user, image="studies/a.png", image_sha256="a" * 64,
+                                image_format="PNG", patient_id="pat-0042",
+                                accession_number="ACC-77", status="done")
+
+
+def reading(study, *, identity: str, flagged: bool, created_at=None) -> Prediction:
+    version = ModelVersion.objects.create(identity=identity, name=identity)
+    thresholds = ThresholdSet.objects.create(model_version=version, thresholds={})
+    prediction = Prediction.objects.create(study=study, model_version=version,
+                                           threshold_set=thresholds, preprocessing="center",
+                                           heatmaps=[], preprocessing_ms=1, inference_ms=1)
+    if created_at is not None:
+        Prediction.objects.filter(pk=prediction.pk).update(created_at=created_at)
+    Finding.objects.create(prediction=prediction, name="Effusion", probability=0.9 * flagged,
+                           threshold=0.5, flagged=flagged)
+    return prediction
+
+
+def listed(**filters) -> list[Study]:
+    return list(selectors.study_list(filters=StudyFilters(**filters)))
+
+
+def test_flagged_means_flagged_in_the_latest_reading(study):
+    first = reading(study, identity="v1", flagged=True)
+    assert listed(flagged_finding="Effusion") == [study]
+    reading(study, identity="v2", flagged=False, created_at=first.created_at)  # same time:
+    assert listed(flagged_finding="Effusion") == []  # the higher id is the latest
+
+
+def test_an_older_flagged_reading_does_not_count(study):
+    reading(study, identity="v2", flagged=False)
+    reading(study, identity="v1", flagged=True,
+            created_at=timezone.now() - timezone.timedelta(days=1))
+    assert listed(flagged_finding="Effusion") == []
+
+
+def test_reviewed_means_the_latest_reading_is_signed_off(study, django_user_model):
+    reviewer = django_user_model.objects.create_user(username="dr.cuddy", password="x")
+    first = reading(study, identity="v1", flagged=True)
+    Review.objects.create(prediction=first, reviewer=reviewer, signed_off_at=timezone.now())
+    assert listed(reviewed=True) == [study] and listed(reviewed=False) == []
+    reading(study, identity="v2", flagged=True)
+    assert listed(reviewed=True) == [] and listed(reviewed=False) == [study]
+
+
+def test_search_is_a_case_blind_prefix_of_patient_or_accession(study):
+    assert listed(search="PAT-00") == [study]
+    assert listed(search="acc-7") == [study]
+    assert listed(search="at-0042") == []
+
+
+def test_on_postgresql_the_search_can_use_its_indexes(study):
+    if connection.vendor != "postgresql":
+        pytest.skip("the search's indexes are PostgreSQL's (varchar_pattern_ops)")
+    studies = selectors.study_list(filters=StudyFilters(search="pat-00"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: show the index serves
+        plan = studies.explain()
+    assert "diagnoses_study_patient_id_upper_like" in plan
+    assert "diagnoses_study_accession_upper_like" in plan
