@@ -49,7 +49,7 @@ def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
         "CHEXNET_ONNX": str(chexnet_onnx),
         "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "3",
     }
-    env.pop("DATABASE_URL", None)
+    env["DATABASE_URL"] = ""  # the stack has its own SQLite file, whatever the suite runs on
     password = secrets.token_urlsafe(12)
     run_checked(["python", "manage.py", "migrate", "--noinput"], env=env)
     run_checked(["python", "manage.py", "ensure_demo_user", "--username", "clinician",
