@@ -9,6 +9,10 @@ call goes to the server that answered last; when a server is unreachable, times 
 client waits a little and tries again, `attempts` rounds at most. Nothing else is retried: a 4xx
 will not get better, and a 500 may have been a model run that should not be repeated.
 
+`infer_by_model` also says which model computed the outputs: from the metadata kept from before
+when the server names its model in its answer (ours does, see `inference.model_tag`), else asked
+for after the answer. A client is for one thread at a time.
+
 Failures are `GraphPipeError`s that say whether trying again later could help:
 `ServerUnavailable` (unreachable, timed out, 503), `RequestRejected` (4xx: fix the request),
 `ServerFault` (5xx), `BadResponse` (an answer that cannot be read, or outputs whose shape does
@@ -21,6 +25,7 @@ import time
 import numpy as np
 import requests
 
+from inference.model_tag import METADATA_DIGEST_HEADER, metadata_digest
 from inference.wire import (
     ModelMetadata,
     WireError,
@@ -73,6 +78,8 @@ class GraphPipeClient:
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self._metadata: dict[str, ModelMetadata] = {}
+        self._metadata_digests: dict[str, str] = {}  # of the metadata kept, per server
+        self._answer_digest = ""  # the model named by the last answer's header, if any
         self._session = requests.Session()
 
     def infer(self, inputs: np.ndarray | list[np.ndarray], *,
@@ -96,15 +103,32 @@ class GraphPipeClient:
             _check_shapes(self.url, self._metadata[self.url], output_names, outputs, rows)
         return outputs
 
+    def infer_by_model(self, inputs: np.ndarray | list[np.ndarray], *,
+                       output_names: list[str] | None = None,
+                       input_names: list[str] | None = None,
+                       config: str = "") -> tuple[list[np.ndarray], ModelMetadata]:
+        """`infer`'s outputs, and the metadata of the model that computed them."""
+        outputs = self.infer(inputs, output_names=output_names, input_names=input_names,
+                             config=config)
+        named, url = self._answer_digest, self.url
+        if named and named == self._metadata_digests.get(url):
+            return outputs, self._metadata[url]
+        metadata = self.metadata()
+        if named and (self.url, self._metadata_digests.get(self.url)) != (url, named):
+            raise ServerUnavailable(f"the model at {url} changed while answering (a new model "
+                                    "was deployed); ask again")
+        return outputs, metadata
+
     def metadata(self) -> ModelMetadata:
         """The served model's metadata, asked for with a MetadataRequest. Kept per server, to
-        check the shapes of later outputs against it."""
+        check the shapes of later outputs against it and to name the model that answers."""
         content = self._post(encode_metadata_request())
         try:
             metadata = decode_metadata_response(content)
         except WireError as error:
             raise BadResponse(f"unreadable MetadataResponse from {self.url}: {error}") from error
         self._metadata[self.url] = metadata
+        self._metadata_digests[self.url] = metadata_digest(content)
         return metadata
 
     def close(self) -> None:
@@ -125,18 +149,19 @@ class GraphPipeClient:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             for url in order:
                 try:
-                    content = self._post_once(url, body)
+                    response = self._post_once(url, body)
                 except ServerUnavailable as error:
                     unavailable = error
                     continue
                 self.url = url
-                return content
+                self._answer_digest = response.headers.get(METADATA_DIGEST_HEADER, "")
+                return response.content
         if len(self.urls) > 1:
             raise ServerUnavailable(f"no model server available after {self.attempts} rounds "
                                     f"of {', '.join(self.urls)}; last: {unavailable}")
         raise unavailable
 
-    def _post_once(self, url: str, body: bytes) -> bytes:
+    def _post_once(self, url: str, body: bytes) -> requests.Response:
         try:
             response = self._session.post(url, data=body, timeout=self.timeout,
                                           headers={"Content-Type": "application/octet-stream"})
@@ -155,7 +180,7 @@ class GraphPipeClient:
             raise ServerFault(f"model server at {url} failed ({status}): {text}")
         if status != 200:
             raise BadResponse(f"model server at {url} answered HTTP {status}")
-        return response.content
+        return response
 
 
 def _check_shapes(url: str, metadata: ModelMetadata, names: list[str],

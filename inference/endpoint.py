@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from inference.batch_rows import splits_by_row
+from inference.model_tag import metadata_digest
 from inference.response_cache import ResponseCache
 from inference.wire import (
     InferRequest,
@@ -80,6 +81,9 @@ class ModelEndpoint:
         self.metadata = model.metadata
         self.metadata_json = json.dumps(model.metadata.to_json()).encode()
         self._metadata_response = encode_metadata_response(model.metadata)
+        # sent with every model answer (inference.model_tag): which model answered, so that a
+        # client asks for the metadata again only when it changed
+        self.metadata_digest = metadata_digest(self._metadata_response)
         outputs = [io.name for io in model.metadata.outputs]
         self.default_outputs = outputs[:1] if default_outputs == "first" else outputs
         self.cache = cache if cache is not None and splits_by_row(model.metadata) else None

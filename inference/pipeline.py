@@ -28,12 +28,12 @@ class Diagnosis:
 
 
 def diagnose_image(image: Image.Image, client: GraphPipeClient, *, tencrop: bool) -> Diagnosis:
-    model = model_identity(client.metadata())
     started = time.perf_counter()
     batch = preprocess(image, tencrop=tencrop)
     preprocessed = time.perf_counter()
-    probs, cams = client.infer(batch, output_names=["probs", "cams"])
+    (probs, cams), metadata = client.infer_by_model(batch, output_names=["probs", "cams"])
     inferred = time.perf_counter()
+    model = model_identity(metadata)
     rows = batch.shape[0]
     _check_shape("probs", probs, (rows, len(FINDINGS)))
     _check_shape("cams", cams, (rows, len(FINDINGS), 7, 7))

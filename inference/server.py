@@ -26,6 +26,7 @@ from inference.batching import BatchingModel
 from inference.endpoint import Answer, ModelEndpoint, refusal
 from inference.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from inference.metrics import ServerMetrics
+from inference.model_tag import METADATA_DIGEST_HEADER
 from inference.response_cache import DirectoryRows, MemoryRows, ResponseCache
 from inference.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
 from inference.server_options import DEFAULT_MAX_BODY_BYTES, parse_args
@@ -180,6 +181,8 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
+        if answer.kind in ("infer", "metadata") and answer.status == 200:
+            self.send_header(METADATA_DIGEST_HEADER, self.server.endpoint.metadata_digest)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()

@@ -7,8 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+import requests
 
 from inference import wire
+from inference.model_tag import METADATA_DIGEST_HEADER, metadata_digest
 from inference.client import (
     BadResponse,
     GraphPipeClient,
@@ -49,6 +51,20 @@ def test_metadata_describes_the_served_model(client, tiny_onnx):
     assert json.loads(metadata.description)["model_name"] == "tiny chexnet"
 
 
+def test_every_model_answer_names_the_model_by_its_metadata_digest(server_url, image_batch):
+    metadata = requests.post(server_url, data=wire.encode_metadata_request(), timeout=10)
+    infer = requests.post(server_url, data=wire.encode_infer_request([image_batch]), timeout=10)
+    assert metadata.headers[METADATA_DIGEST_HEADER] == metadata_digest(metadata.content)
+    assert infer.headers[METADATA_DIGEST_HEADER] == metadata_digest(metadata.content)
+    assert METADATA_DIGEST_HEADER not in requests.get(f"{server_url}/control/is_ready",
+                                                      timeout=10).headers
+
+
+def test_infer_by_model_names_the_model_that_answered(client, image_batch):
+    (probs,), metadata = client.infer_by_model(image_batch, output_names=["probs"])
+    assert metadata.name == "tiny chexnet" and probs.shape == (3, 14)
+
+
 def test_a_rejected_request_carries_the_servers_message(client, image_batch):
     with pytest.raises(RequestRejected, match="input 'images' must be float32, got float64"):
         client.infer(image_batch.astype(np.float64))
@@ -82,6 +98,7 @@ class StandIn(ThreadingHTTPServer):
 
     def __init__(self, status: int, body: bytes, metadata: bytes | None = None):
         self.status, self.body, self.metadata = status, body, metadata
+        self.model_digest = ""  # sent as our server's GraphPipe-Metadata-Sha256 header, if set
         self.connections = self.posts = 0
         super().__init__(("127.0.0.1", 0), StandInHandler)
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -107,6 +124,8 @@ class StandInHandler(BaseHTTPRequestHandler):
             body = self.server.metadata
         self.send_response(self.server.status)
         self.send_header("Content-Length", str(len(body)))
+        if self.server.model_digest:
+            self.send_header(METADATA_DIGEST_HEADER, self.server.model_digest)
         self.end_headers()
         self.wfile.write(body)
 
@@ -235,3 +254,52 @@ def test_outputs_are_checked_against_the_rows_sent_and_the_metadata(stand_in):
         with pytest.raises(BadResponse, match=r"returned probs of shape \[2, 14\], expected "
                                               r"\[3, 14\]"):
             client.infer(np.zeros((3, 4), np.float32), output_names=["probs"])
+
+
+# --- which model answered -----------------------------------------------------------------------
+
+def named_model(name: str) -> bytes:
+    return wire.encode_metadata_response(wire.ModelMetadata(name=name))
+
+
+def probs_server(stand_in, model: str, *, names_its_model: bool):
+    server = stand_in(200, wire.encode_infer_response([np.zeros((1, 14), np.float32)]),
+                      named_model(model))
+    server.model_digest = metadata_digest(named_model(model)) if names_its_model else ""
+    return server
+
+
+def test_a_server_naming_its_model_is_asked_for_metadata_only_when_the_model_changes(stand_in):
+    server = probs_server(stand_in, "densenet v1", names_its_model=True)
+    with GraphPipeClient(server.url) as client:
+        names = [client.infer_by_model(np.zeros((1, 2), np.float32))[1].name for _ in range(3)]
+        assert (names, server.posts) == (["densenet v1"] * 3, 1 + 3)
+        server.metadata = named_model("densenet v2")
+        server.model_digest = metadata_digest(server.metadata)
+        assert client.infer_by_model(np.zeros((1, 2), np.float32))[1].name == "densenet v2"
+    assert server.posts == 4 + 2
+
+
+def test_a_server_not_naming_its_model_is_asked_after_every_answer(stand_in):
+    server = probs_server(stand_in, "foreign", names_its_model=False)
+    with GraphPipeClient(server.url) as client:
+        for _ in range(3):
+            assert client.infer_by_model(np.zeros((1, 2), np.float32))[1].name == "foreign"
+    assert server.posts == 3 * 2
+
+
+def test_a_model_changing_between_answer_and_metadata_is_worth_asking_again(stand_in):
+    server = probs_server(stand_in, "old", names_its_model=True)
+    server.model_digest = metadata_digest(named_model("new"))  # answered by a model now gone
+    with GraphPipeClient(server.url) as client:
+        with pytest.raises(ServerUnavailable, match="changed while answering"):
+            client.infer_by_model(np.zeros((1, 2), np.float32))
+
+
+def test_after_a_failover_the_answering_servers_model_is_named(stand_in):
+    first = probs_server(stand_in, "model on a", names_its_model=True)
+    second = probs_server(stand_in, "model on b", names_its_model=True)
+    with GraphPipeClient([first.url, second.url], backoff=0) as client:
+        assert client.infer_by_model(np.zeros((1, 2), np.float32))[1].name == "model on a"
+        first.status = 503
+        assert client.infer_by_model(np.zeros((1, 2), np.float32))[1].name == "model on b"

@@ -408,6 +408,7 @@ class BrokenEndpoint:
     """An endpoint with a bug: answering raises."""
 
     metadata_json = b"{}"
+    metadata_digest = "0" * 64
 
     def answer(self, body: bytes):
         raise RuntimeError("a bug")
