@@ -22,6 +22,11 @@ class Study(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.FileField(upload_to="studies/%Y/%m/", max_length=200)
+    resized_image = models.FileField(
+        upload_to="studies/%Y/%m/", max_length=200, blank=True,
+        help_text="The image as the model's preprocessing resizes it (shorter side 256, PNG), "
+        "kept at upload: the worker reads it instead of decoding the upload again.",
+    )
     image_sha256 = models.CharField(max_length=64, db_index=True)
     image_format = models.CharField(max_length=16)
     original_filename = models.CharField(max_length=255, blank=True)

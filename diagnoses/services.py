@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from diagnoses.api import callbacks
 from diagnoses.model_server import model_server_client
@@ -18,7 +19,7 @@ from diagnoses.models import Finding, ModelVersion, Prediction, Study
 from inference.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
 from inference.preprocessing import ImageError
-from inference.studies import StudyImage, read_study_image
+from inference.studies import StudyImage, read_resized_copy, read_study_image, resized_copy
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +74,17 @@ def study_create(
         tencrop=tencrop,
         uploaded_by=uploaded_by,
     )
-    stored_name = f"{uuid.uuid4().hex}.{FILE_EXTENSIONS[study_image.format]}"
+    stored_name = uuid.uuid4().hex
     try:
         with transaction.atomic():
-            study.image.save(stored_name, ContentFile(content), save=False)
+            study.image.save(f"{stored_name}.{FILE_EXTENSIONS[study_image.format]}",
+                             ContentFile(content), save=False)
+            study.resized_image.save(f"{stored_name}-resized.png",
+                                     ContentFile(resized_copy(study_image.image)), save=False)
             study.save()
             transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     except Exception:
-        if study.image.name:
-            study.image.storage.delete(study.image.name)
+        study_files_delete(study)
         raise
     logger.info("study %s accepted (%s, %d bytes)", study.pk, study.image_format, len(content))
     return study
@@ -101,8 +104,7 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
         return
     study = Study.objects.get(pk=study_id)
     try:
-        with study.image.open("rb") as stored:
-            image = read_study_image(stored.read()).image
+        image = _model_input_image(study)
         diagnosis = diagnose_image(image, model_server_client(), tencrop=study.tencrop)
     except ImageError as error:
         study_fail(study_id=study_id, reason=f"The image could not be read: {error}")
@@ -133,7 +135,9 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
-        transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk), robust=True)
+        if study.callback_url:
+            transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk),
+                                  robust=True)
     logger.info(
         "study %s done by model %s in %.0f ms",
         study.pk,
@@ -166,6 +170,27 @@ def _prediction_create(study: Study, model_version: ModelVersion, diagnosis: Dia
         for name, probability in diagnosis.probabilities.items()
     )
     return prediction
+
+
+def _model_input_image(study: Study) -> Image.Image:
+    """The resized copy kept at upload, else (an older study, or the copy is unreadable) the
+    upload itself: the same model input either way."""
+    if study.resized_image.name:
+        try:
+            with study.resized_image.open("rb") as stored:
+                return read_resized_copy(stored.read())
+        except (FileNotFoundError, ImageError) as error:
+            logger.warning("study %s: resized copy not usable (%s); reading the upload",
+                           study.pk, type(error).__name__)
+    with study.image.open("rb") as stored:
+        return read_study_image(stored.read()).image
+
+
+def study_files_delete(study: Study) -> None:
+    """Remove a study's stored files (for an upload that is not kept)."""
+    for stored in (study.image, study.resized_image):
+        if stored.name:
+            stored.storage.delete(stored.name)
 
 
 def study_rerun(*, study: Study) -> Study:

@@ -143,13 +143,18 @@ def resized_size(width: int, height: int) -> tuple[int, int]:
     return new_long, RESIZE_SHORTER_SIDE
 
 
-def _resized_pixels(image: Image.Image) -> np.ndarray:
-    """uint8 [H,W] (greyscale) or [H,W,3]: torchvision's Resize(256), PIL bilinear."""
+def resized(image: Image.Image) -> Image.Image:
+    """torchvision's Resize(256), PIL bilinear, of an image in any mode: 'L' or 'RGB', shorter
+    side 256. `preprocess` of the result gives the same batch as of IMAGE, bit for bit: it is
+    already the size, so it is not resized again. The app keeps it, to skip a second decode."""
     image = to_grey_or_rgb(image)
     size = resized_size(*image.size)
-    if size != image.size:
-        image = image.resize(size, Image.Resampling.BILINEAR)
-    return np.asarray(image, dtype=np.uint8)
+    return image if size == image.size else image.resize(size, Image.Resampling.BILINEAR)
+
+
+def _resized_pixels(image: Image.Image) -> np.ndarray:
+    """uint8 [H,W] (greyscale) or [H,W,3]: `resized`'s pixels."""
+    return np.asarray(resized(image), dtype=np.uint8)
 
 
 def _normalised(pixels: np.ndarray) -> np.ndarray:

@@ -1,6 +1,8 @@
 """An uploaded study (DICOM, PNG, JPEG, ...) -> the image CheXNet takes, and what we noticed.
 
-The app calls `read_study_image` on upload, to refuse what cannot be read, and in the worker.
+The app calls `read_study_image` on upload, to refuse what cannot be read, and keeps a
+`resized_copy` of the image: the worker reads that (a 256-pixel PNG) instead of decoding the upload
+a second time, and gets the same model input, bit for bit.
 """
 
 import io
@@ -10,7 +12,14 @@ from PIL import Image
 
 from inference.dicom import DicomStudy, is_dicom, read_dicom
 from inference.plausibility import frontal_radiograph_warnings
-from inference.preprocessing import MAX_PIXELS, open_image, to_grey_or_rgb
+from inference.preprocessing import (
+    MAX_PIXELS,
+    RESIZE_SHORTER_SIDE,
+    ImageError,
+    open_image,
+    resized,
+    to_grey_or_rgb,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,23 @@ def read_study_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> StudyImage
         study = None
         image, image_format = open_image(data, max_pixels=max_pixels), _raster_format(data)
     return StudyImage(image, image_format, study, frontal_radiograph_warnings(image))
+
+
+def resized_copy(image: Image.Image) -> bytes:
+    """IMAGE as the model's preprocessing resizes it (shorter side 256), as a lossless PNG.
+    `preprocess` of it equals `preprocess` of IMAGE."""
+    buffer = io.BytesIO()
+    resized(image).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def read_resized_copy(data: bytes) -> Image.Image:
+    """A `resized_copy` back, 'L' or 'RGB'. ImageError if it is not one for this preprocessing."""
+    image = open_image(data)
+    if min(image.size) != RESIZE_SHORTER_SIDE:
+        raise ImageError(f"a resized copy of {image.size[0]}x{image.size[1]} pixels is not for "
+                         f"this preprocessing (shorter side {RESIZE_SHORTER_SIDE})")
+    return image
 
 
 def _raster_format(data: bytes) -> str:

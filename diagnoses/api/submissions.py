@@ -57,7 +57,7 @@ def study_submit(
         if study is None or not idempotency_key:
             raise
         # A concurrent request with the same key was first: nothing of this one is kept.
-        study.image.storage.delete(study.image.name)
+        services.study_files_delete(study)
         return _replay(_earlier(uploaded_by, idempotency_key), image_file, fields)
     study.callback_url, study.idempotency_key = callback_url, idempotency_key
     return Submission(study=study, replayed=False)

@@ -111,6 +111,20 @@ def test_a_study_read_twice_shows_both_predictions(as_reviewer, make_study):
     assert "Second build" in page and "CheXNet stand-in" in page
 
 
+def test_the_thumbnail_comes_from_the_resized_copy_kept_at_upload(as_reviewer, clinician):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from diagnoses import services
+    from tests.conftest import SAMPLES
+
+    study = services.study_create(uploaded_by=clinician, image_file=SimpleUploadedFile(
+        "x.png", (SAMPLES / "nih_00000001_000.png").read_bytes()))
+    study.image.storage.delete(study.image.name)  # not needed for the thumbnail
+    response = as_reviewer.get(reverse("admin:diagnoses_study_thumbnail", args=[study.pk]))
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).size == (96, 96)
+
+
 def test_a_missing_image_file_gives_no_thumbnail_but_no_error_either(as_reviewer, make_study):
     study = make_study()
     study.image.storage.delete(study.image.name)

@@ -1,12 +1,17 @@
 import hashlib
+import io
 import uuid
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from PIL import Image
 
 from diagnoses import services
 from diagnoses.models import Finding, Prediction, Study
 from inference.findings import FINDINGS
+from inference.preprocessing import preprocess
+from inference.studies import read_resized_copy, read_study_image
 from tests.conftest import SAMPLES
 from tests.diagnoses.conftest import upload
 
@@ -88,10 +93,53 @@ def test_an_unreachable_model_server_puts_the_study_back_in_the_queue(
     assert not study.predictions.exists()
 
 
-def test_a_stored_file_that_became_unreadable_fails_with_its_reason(clinician, model_server):
+def test_study_create_keeps_a_resized_copy_giving_the_same_model_input(clinician):
+    study = queued_study(clinician)
+    original = read_study_image(study.image.read()).image
+    copy = read_resized_copy(study.resized_image.read())
+    assert study.resized_image.name.endswith("-resized.png") and copy.size == (256, 256)
+    for tencrop in (False, True):
+        assert np.array_equal(preprocess(copy, tencrop=tencrop),
+                              preprocess(original, tencrop=tencrop))
+
+
+def test_the_worker_reads_the_resized_copy_not_the_upload(clinician, model_server):
     study = queued_study(clinician)
     with study.image.open("wb") as stored:
-        stored.write(b"garbage")
+        stored.write(b"garbage")  # not read again
+    services.study_diagnose(study_id=study.pk)
+    study.refresh_from_db()
+    assert study.status == Study.Status.DONE
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def probabilities(study: Study) -> dict[str, float]:
+    return dict(study.predictions.get().findings.values_list("name", "probability"))
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "other size"])
+def test_without_a_usable_resized_copy_the_upload_is_read(clinician, model_server, damage):
+    intact, study = queued_study(clinician), queued_study(clinician)
+    if damage == "missing":
+        study.resized_image.storage.delete(study.resized_image.name)
+    else:
+        with study.resized_image.open("wb") as stored:
+            stored.write(b"garbage" if damage == "garbage" else png(Image.new("L", (300, 300))))
+    for each in (intact, study):
+        services.study_diagnose(study_id=each.pk)
+    assert probabilities(study) == probabilities(intact)
+
+
+def test_a_stored_file_that_became_unreadable_fails_with_its_reason(clinician, model_server):
+    study = queued_study(clinician)
+    for stored_file in (study.image, study.resized_image):
+        with stored_file.open("wb") as stored:
+            stored.write(b"garbage")
     services.study_diagnose(study_id=study.pk)
     study.refresh_from_db()
     assert study.status == Study.Status.FAILED
