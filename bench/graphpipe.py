@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.graphpipe [--rounds 8] [--wait-for-load 1.0] [--write docs/benchmarks.md]
 
 Serves the exported stand-in CheXNet (exported with `inference.export` if missing) from two
-server processes started as the Procfile does, one with dynamic batching (default flags) and one
-with `--max-batch 1`, and measures, interleaved round by round so that each ratio is taken side
-by side under the same conditions:
+server processes started as the Procfile does, one with dynamic batching (`--max-batch 8`, the
+default wait) and one without (`--max-batch 1`, the default), and measures, interleaved round by
+round so that each ratio is taken side by side under the same conditions:
 
 - one client, batch 1: server throughput vs `OnnxModel.run` in this process at batch 1;
 - eight concurrent single-image clients (one `GraphPipeClient` each, as the worker has): server
@@ -36,7 +36,7 @@ import requests
 
 from inference.client import GraphPipeClient
 from inference.runtime import OnnxModel, available_cores
-from inference.server_options import DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT_MS
+from inference.server_options import BATCHING_MAX_BATCH, DEFAULT_MAX_WAIT_MS
 from inference.wire import decode_request, encode_infer_request
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,7 +242,7 @@ def run(args) -> str:
     images = [rng.standard_normal((1, 3, 224, 224), dtype=np.float32) for _ in range(CLIENTS)]
     batch8 = np.concatenate(images)
     model = OnnxModel(model_path)
-    batching = ServerProcess(model_path, free_port())
+    batching = ServerProcess(model_path, free_port(), "--max-batch", str(BATCHING_MAX_BATCH))
     unbatched = ServerProcess(model_path, free_port(), "--max-batch", "1")
     results: dict[str, list] = {key: [] for key in (
         "inproc1", "server1", "inproc8", "batched8", "unbatched8")}
@@ -330,7 +330,7 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"`probs` and `cams` asked for on every call. ONNX Runtime intra-op threads "
         f"{available_cores()}, inter-op 1, no spinning, in the server and in process alike.",
         f"- Server flags: the Procfile's `model:` command; batching server with the defaults "
-        f"(`--max-batch {DEFAULT_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`), the other "
+        f"(`--max-batch {BATCHING_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`), the other "
         f"with `--max-batch 1`. Clients: `inference.client.GraphPipeClient`, one per thread, in "
         f"the benchmark process, on 127.0.0.1.",
         f"- {args.rounds} rounds, each running every load in turn ({args.single_calls} calls at "

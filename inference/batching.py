@@ -150,7 +150,7 @@ class BatchingModel:
             start += count
 
     def _run_alone(self, job: Job) -> None:
-        self.on_batch(job.rows or 1)
+        self.on_batch(job.rows or request_rows(job.feeds) or 1)
         try:
             job.future.set_result(self.model.run(job.feeds, job.output_names))
         except Exception as error:

@@ -169,7 +169,10 @@ class GraphPipeClient:
             raise ServerUnavailable(f"model server at {url} unavailable: {error}") from error
         except requests.RequestException as error:
             raise GraphPipeError(f"request to {url} failed: {error}") from error
-        status, text = response.status_code, response.text.strip()
+        status = response.status_code
+        if status == 200:
+            return response
+        text = response.text.strip()  # only for errors: decoding a body sniffs its charset
         if status == 503:
             raise ServerUnavailable(f"model server at {url} is not ready (503): {text}")
         self.url = url
@@ -178,9 +181,7 @@ class GraphPipeClient:
                                   f"{text}")
         if status >= 500:
             raise ServerFault(f"model server at {url} failed ({status}): {text}")
-        if status != 200:
-            raise BadResponse(f"model server at {url} answered HTTP {status}")
-        return response
+        raise BadResponse(f"model server at {url} answered HTTP {status}")
 
 
 def _check_shapes(url: str, metadata: ModelMetadata, names: list[str],

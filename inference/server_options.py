@@ -12,7 +12,8 @@ from inference.value_inputs import ValueInputsError, read_value_inputs
 
 DEFAULT_LISTEN = "127.0.0.1:9000"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
-DEFAULT_MAX_BATCH = 8
+DEFAULT_MAX_BATCH = 1  # batching off: on the CPU it gains nothing (docs/benchmarks.md)
+BATCHING_MAX_BATCH = 8  # what --max-batch to give to turn it on, e.g.
 DEFAULT_MAX_WAIT_MS = 30.0
 DEFAULT_CACHE_ROWS = 10_000
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -78,10 +79,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
            help=f"rows the in-memory cache keeps (default {DEFAULT_CACHE_ROWS})")
     option("--max-batch", type=positive_int, default=DEFAULT_MAX_BATCH,
            help=f"most rows one model run takes across concurrent requests (default "
-                f"{DEFAULT_MAX_BATCH}; 1 turns batching off)")
+                f"{DEFAULT_MAX_BATCH}: no batching. On the CPU, ONNX Runtime fills the cores with "
+                f"one row already, and shared runs release their callers together, which leaves "
+                f"the model idle while pipelined workers prepare their next study; e.g. "
+                f"{BATCHING_MAX_BATCH} for many clients on hardware that gains from batches)")
     option("--max-wait-ms", type=milliseconds, default=DEFAULT_MAX_WAIT_MS,
-           help=f"longest a request waits for others to share its run (default "
-                f"{DEFAULT_MAX_WAIT_MS:g}; never when its client is the only one connected)")
+           help=f"with --max-batch above 1: longest a request waits for others to share its "
+                f"run (default {DEFAULT_MAX_WAIT_MS:g}; never when its client is the only one "
+                f"active)")
     option("--threads", type=positive_int,
            help="ONNX Runtime intra-op threads (default: the cores this process may use)")
     option("--max-body-bytes", type=positive_int, default=DEFAULT_MAX_BODY_BYTES,

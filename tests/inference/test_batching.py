@@ -194,7 +194,7 @@ def test_the_server_batches_concurrent_clients(tiny_onnx):
 
 
 def test_a_lone_client_does_not_wait_beside_idle_connections(tiny_onnx, image_batch):
-    server, url = start_server(tiny_onnx, "--max-wait-ms", "2000")
+    server, url = start_server(tiny_onnx, "--max-batch", "8", "--max-wait-ms", "2000")
     host, port = url.removeprefix("http://").split(":")
     idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(3)]
     try:

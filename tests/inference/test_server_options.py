@@ -30,7 +30,7 @@ def clean_env(monkeypatch):
 def test_the_defaults(clean_env):
     args = parse_args(["--model", "m.onnx"])
     assert args.listen == ("127.0.0.1", 9000)
-    assert (args.max_batch, args.max_wait_ms, args.default_outputs) == (8, 30.0, "first")
+    assert (args.max_batch, args.max_wait_ms, args.default_outputs) == (1, 30.0, "first")
     assert (args.cache, args.cache_dir, args.value_inputs, args.threads) == (
         False, None, None, None)
 
