@@ -114,6 +114,7 @@ class BenchStack:
     onnx: Path
     database_url: str = ""
     model_cpus: str = ""  # e.g. "1": the model server on CPU 1, everything else on the others
+    model_env: dict = field(default_factory=dict)  # e.g. GP_MAX_WAIT_MS for the model server
     var_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="chexweb-bench-")))
     processes: dict[str, Process] = field(default_factory=dict)
     workers: list[Process] = field(default_factory=list)
@@ -155,7 +156,8 @@ class BenchStack:
         wait_until(lambda: redis.Redis.from_url(self.redis_url).ping(), timeout=20,
                    what="redis-server", process=self.processes["redis"])
         self.processes["model"] = Process("bench-model", self.pinned(procfile_command("model"),
-                                                                    model=True), env=self.env)
+                                                                    model=True),
+                                          env=self.env | self.model_env)
         run_checked([sys.executable, "manage.py", "migrate", "--noinput"], env=self.env)
         run_checked([sys.executable, "manage.py", "ensure_demo_user", "--username", USERNAME,
                      "--password", self.password], env=self.env)
@@ -302,7 +304,7 @@ def model_server_alone(stack: "BenchStack", batch: np.ndarray, requests_count: i
 
     def run():
         with GraphPipeClient(url) as client:
-            client.metadata()  # the worker asks once per study too; not timed apart
+            client.metadata()  # as a worker does once (then our server names its model)
             while True:
                 with lock:
                     if next(remaining, None) is None:
@@ -409,16 +411,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model-cpus", default="",
                         help="taskset CPU list for the model server; the other processes (and "
                              "this one) get the remaining CPUs. Default: all share all")
+    parser.add_argument("--model-env", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="environment of the model server only, e.g. GP_MAX_WAIT_MS=0")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.onnx is None or not args.onnx.exists():
         parser.error("no ONNX model: give --onnx (make model, or the tests' build/test-models)")
     if args.database_url.startswith(("postgres://", "postgresql://")):
         fresh_postgres_database(args.database_url)
-    stack = BenchStack(args.onnx, args.database_url, model_cpus=args.model_cpus)
+    model_env = dict(setting.split("=", 1) for setting in args.model_env)
+    stack = BenchStack(args.onnx, args.database_url, model_cpus=args.model_cpus,
+                       model_env=model_env)
     print(f"start: load average {loadavg()}; {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, {platform.machine()}", flush=True)
     results: dict = {"load_start": loadavg(), "throughput": {}, "model_cpus": args.model_cpus,
+                     "model_env": model_env,
                      "database": "PostgreSQL" if args.database_url.startswith("postgres")
                      else "SQLite"}
     try:
