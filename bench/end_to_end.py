@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_django(stack)
         with Image.open(SAMPLE) as sample:
             batch = preprocess(sample.convert("RGB"), tencrop=False)
-        images = distinct_xrays(1 + args.studies * len(args.workers) + args.latency + 1)
+        images = distinct_xrays((1 + args.studies) * len(args.workers) + args.latency + 1)
         random.Random(1).shuffle(images)
         for workers in args.workers:
             stack.scale_workers(workers)
