@@ -26,8 +26,8 @@ Then --latency studies one at a time on the idle stack (N = 1): each uploaded, t
 Per study: upload (the POST, client side), queue (`created_at` to a worker's `started_at`),
 preprocessing and inference (the worker's own `Prediction.preprocessing_ms`/`inference_ms`;
 inference split into the model server's own time, from its /metrics, and the rest: HTTP and
-the GraphPipe encoding), and the rest of processing (reading and decoding the stored image,
-asking the server's metadata, storing the prediction and its 14 findings). p50 and p95.
+the GraphPipe encoding), and the rest of processing (claiming the study, reading the resized
+copy kept at upload, storing the prediction and its 14 findings). p50 and p95.
 """
 
 import argparse
@@ -364,8 +364,8 @@ def server_infer_seconds(graphpipe_url: str) -> tuple[float, float]:
 def latency(stack: BenchStack, images: list[bytes]) -> dict[str, list[float]]:
     session, token = stack.session()
     stages = {name: [] for name in ("upload", "queue", "preprocessing", "inference: model server",
-                                    "inference: HTTP + encoding", "read image, store result",
-                                    "total")}
+                                    "inference: HTTP + encoding",
+                                    "claim, read resized copy, store result", "total")}
     for number, image in enumerate(images):
         time.sleep(0.5)  # idle: nothing else in flight
         before = server_infer_seconds(stack.graphpipe_url)
@@ -385,7 +385,7 @@ def latency(stack: BenchStack, images: list[bytes]) -> dict[str, list[float]]:
         stages["preprocessing"].append(prediction.preprocessing_ms)
         stages["inference: model server"].append(server_ms)
         stages["inference: HTTP + encoding"].append(prediction.inference_ms - server_ms)
-        stages["read image, store result"].append(
+        stages["claim, read resized copy, store result"].append(
             processing_ms - prediction.preprocessing_ms - prediction.inference_ms)
         stages["total"].append((study.finished_at - sent).total_seconds() * 1000)
     return stages

@@ -329,9 +329,9 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"- Model: the exported stand-in CheXNet (DenseNet-121, ~5.7 GFLOP per image), outputs "
         f"`probs` and `cams` asked for on every call. ONNX Runtime intra-op threads "
         f"{available_cores()}, inter-op 1, no spinning, in the server and in process alike.",
-        f"- Server flags: the Procfile's `model:` command; batching server with the defaults "
-        f"(`--max-batch {BATCHING_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`), the other "
-        f"with `--max-batch 1`. Clients: `inference.client.GraphPipeClient`, one per thread, in "
+        f"- Server flags: the Procfile's `model:` command; the batching server with "
+        f"`--max-batch {BATCHING_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`, the other "
+        f"with the default `--max-batch 1`. Clients: `inference.client.GraphPipeClient`, one per thread, in "
         f"the benchmark process, on 127.0.0.1.",
         f"- {args.rounds} rounds, each running every load in turn ({args.single_calls} calls at "
         f"batch 1, {args.batch_calls} calls per client or batch-8 run), after a warm-up. "
