@@ -18,12 +18,12 @@ network), each page --requests times after a few warm-up requests, as a clinicia
 - a /metrics scrape (staff), which counts studies per status and reads the last hour.
 
 Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints the
-PostgreSQL plan of the history's queries; --gc-freeze shows the pages without Python's full
-garbage collections over the objects loaded at start (gc.freeze() after the warm-up).
+PostgreSQL plan of the history's queries. As in the web process, what Django and the views
+loaded is frozen out of Python's full garbage collections first (`chexweb/wsgi.py`);
+--no-gc-freeze shows the pages without that.
 """
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -202,15 +202,12 @@ def _seed_batch(numbers, rng, now, clinicians, reviewer, versions, thresholds, h
 
 # --- measuring -------------------------------------------------------------------------------
 
-def timed_requests(client, paths: list[str], gc_freeze: bool = False
-                   ) -> tuple[list[float], list[int]]:
+def timed_requests(client, paths: list[str]) -> tuple[list[float], list[int]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for path in paths[:WARM_UP]:
         assert client.get(path).status_code == 200, path
-    if gc_freeze:  # what a web worker could do once it has served its first requests
-        gc.freeze()
     times, queries = [], []
     for path in paths[WARM_UP:]:
         with CaptureQueriesContext(connection) as captured:
@@ -235,6 +232,8 @@ def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float],
 
     from diagnoses.models import Study
 
+    if gc_freeze:
+        import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
     clinician = User.objects.get(username="bench-clinician-0")
     client = Client()
     client.force_login(clinician)
@@ -254,10 +253,10 @@ def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float],
         ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count),
         ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids]),
     ]
-    results = [(name, shown, *timed_requests(client, paths, gc_freeze))
+    results = [(name, shown, *timed_requests(client, paths))
                for name, shown, paths in cases]
     results.append(("metrics scrape", "/metrics",
-                    *timed_requests(staff, ["/metrics"] * count, gc_freeze)))
+                    *timed_requests(staff, ["/metrics"] * count)))
     return results
 
 
@@ -307,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--seed-only", action="store_true",
                         help="seed (when needed), measure nothing")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() after the warm-up requests: no full collections over "
-                             "what the process loaded at start")
+    parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
+                        help="leave what the process loaded at start in the full collections "
+                             "(the web process freezes it: chexweb/wsgi.py)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     url = args.database_url
@@ -332,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         explain()
     load_before = machine()
     results = measure(args.requests, args.gc_freeze)
-    print(f"{args.studies} studies{', gc.freeze()' if args.gc_freeze else ''}; {load_before}; "
+    print(f"{args.studies} studies{'' if args.gc_freeze else ', no gc.freeze()'}; "
+          f"{load_before}; "
           f"load at the end "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     print("| page | p50 ms | p95 ms | max ms | queries |")
