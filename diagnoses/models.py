@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from inference.findings import FINDINGS
 
@@ -55,6 +56,11 @@ class Study(models.Model):
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When it was last queued (uploaded or re-run): the sweeper's give-up deadline "
+        "counts from here.",
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -203,7 +203,7 @@ def study_rerun(*, study: Study) -> Study:
             pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED]
         ).update(
             status=Study.Status.QUEUED, failure_reason="", started_at=None, finished_at=None,
-            updated_at=timezone.now(),
+            queued_at=timezone.now(), updated_at=timezone.now(),
         )
         if not rerun:
             raise ValidationError("Only a finished or failed study can be re-run.", code="busy")

@@ -8,8 +8,8 @@ here. Celery beat runs `stuck_studies_sweep` every CHEXWEB_STUCK_SWEEP_INTERVAL_
   exists, whichever comes second finds the study claimed and does nothing.
 - a study `processing` for longer than CHEXWEB_STUCK_PROCESSING_S (longer than the hard time
   limit, so no worker is still at it) lost its worker: it goes back to `queued` and its task is
-  sent again. One older than CHEXWEB_STUCK_GIVE_UP_S is failed instead, so a study that kills
-  every worker that takes it does not go round for ever.
+  sent again. One queued (uploaded or re-run) longer ago than CHEXWEB_STUCK_GIVE_UP_S is failed
+  instead, so a study that kills every worker that takes it does not go round for ever.
 
 Every change is a conditional update that re-checks the deadline, committed before the task is
 sent: two sweepers at once (two beats) send a study once, and a study a worker claims meanwhile
@@ -53,16 +53,16 @@ def stuck_studies_sweep(*, now: datetime | None = None) -> Sweep:
 
 def _processing_studies_recover(now: datetime, sweep: Sweep) -> None:
     started_before = now - timedelta(seconds=settings.CHEXWEB_STUCK_PROCESSING_S)
-    created_before = now - timedelta(seconds=settings.CHEXWEB_STUCK_GIVE_UP_S)
+    queued_before = now - timedelta(seconds=settings.CHEXWEB_STUCK_GIVE_UP_S)
     stuck = Study.objects.filter(status=Study.Status.PROCESSING, started_at__lt=started_before)
-    for study_id, created_at in stuck.values_list("pk", "created_at"):
+    for study_id, queued_at in stuck.values_list("pk", "queued_at"):
         still_stuck = Study.objects.filter(
             pk=study_id, status=Study.Status.PROCESSING, started_at__lt=started_before
         )
-        if created_at < created_before:
+        if queued_at < queued_before:
             reason = (
                 f"The study did not finish within {_duration(settings.CHEXWEB_STUCK_GIVE_UP_S)} "
-                "of its upload: the worker processing it stopped. The study can be re-run."
+                "of being queued: the worker processing it stopped. The study can be re-run."
             )
             if still_stuck.update(status=Study.Status.FAILED, failure_reason=reason,
                                   finished_at=now, updated_at=now):

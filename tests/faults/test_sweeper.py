@@ -34,13 +34,14 @@ def study(django_user_model):
     user = django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
 
     def make(status: str, *, updated_s: int = 0, started_s: int | None = None,
-             created_s: int = 0) -> Study:
+             created_s: int = 0, queued_s: int | None = None) -> Study:
         now = timezone.now()
         made = Study.objects.create(image="studies/x.png", image_sha256="0" * 64,
                                     image_format="PNG", uploaded_by=user)
         Study.objects.filter(pk=made.pk).update(
             status=status,
             created_at=now - timedelta(seconds=created_s),
+            queued_at=now - timedelta(seconds=created_s if queued_s is None else queued_s),
             updated_at=now - timedelta(seconds=updated_s),
             started_at=None if started_s is None else now - timedelta(seconds=started_s),
         )
@@ -105,6 +106,27 @@ def test_it_fails_a_stuck_study_older_than_the_give_up_deadline(study, sent):
     stuck.refresh_from_db()
     assert stuck.status == "failed" and stuck.finished_at is not None
     assert stuck.failure_reason == (
-        "The study did not finish within 6 h of its upload: the worker processing it stopped. "
+        "The study did not finish within 6 h of being queued: the worker processing it stopped. "
         "The study can be re-run."
     )
+
+
+def test_a_study_re_run_long_after_its_upload_is_queued_again_not_failed(study, sent):
+    stuck = study("processing", started_s=361, created_s=30 * 24 * 3600, queued_s=400)
+    sweep = stuck_studies_sweep()
+    assert sweep.requeued == [stuck.pk] and sweep.failed == []
+    assert Study.objects.get(pk=stuck.pk).status == "queued"
+
+
+def test_a_re_run_starts_the_give_up_deadline_again(django_user_model):
+    from diagnoses import services
+
+    user = django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
+    month_ago = timezone.now() - timedelta(days=30)
+    old = Study.objects.create(image="studies/x.png", image_sha256="0" * 64, image_format="PNG",
+                               uploaded_by=user)
+    Study.objects.filter(pk=old.pk).update(status="done", created_at=month_ago,
+                                           queued_at=month_ago)
+    services.study_rerun(study=old)
+    old.refresh_from_db()
+    assert old.status == "queued" and timezone.now() - old.queued_at < timedelta(minutes=1)
