@@ -17,13 +17,9 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +31,13 @@ from inference.checkpoint import CheckpointError, load_state_dict
 from inference.findings import FINDINGS
 from inference.network import CheXNet, build_network
 from inference.preprocessing import CROP_SIZE, PREPROCESSING_NAME
-from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+from inference.provenance import (
+    DOWNLOAD_DIR,
+    UnverifiedCheckpoint,
+    checkpoint_provenance,
+    local_checkpoint,
+)
 
-MODEL_NAME = "CheXNet DenseNet-121"
-STANDIN_MODEL_NAME = "CheXNet DenseNet-121 (stand-in, random weights)"
-UNVERIFIED_MODEL_NAME = "CheXNet DenseNet-121 (unverified weights)"
-STANDIN_SHA256 = "25e14114670aa996cd674c7f12351dc8dab87f7b166371856c58e93155a4fa43"
-DOWNLOAD_DIR = Path("models")
-DOWNLOAD_TIMEOUT_S = 60.0
-URL_SCHEMES = ("http://", "https://", "file://")
 OPSET = 18
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("probs", "cams")
@@ -55,72 +49,6 @@ log = logging.getLogger(__name__)
 
 class ExportError(RuntimeError):
     """The exported model does not reproduce the PyTorch network."""
-
-
-class UnverifiedCheckpoint(ValueError):
-    """Neither the published CheXNet checkpoint nor the known stand-in, and not accepted as such."""
-
-
-@dataclass(frozen=True)
-class CheckpointProvenance:
-    sha256: str
-    git_blob_id: str
-    verified: bool  # the published CheXNet weights
-    model_name: str
-
-
-def checkpoint_provenance(path: Path, *, accept_unverified: bool = False) -> CheckpointProvenance:
-    """What PATH is, from its hashes; raises UnverifiedCheckpoint for an unknown file unless
-    ACCEPT_UNVERIFIED."""
-    blob_id, sha256 = git_blob_id(path), file_sha256(path)
-    if blob_id == PUBLISHED_GIT_BLOB_ID:
-        return CheckpointProvenance(sha256, blob_id, True, MODEL_NAME)
-    if sha256 == STANDIN_SHA256:
-        return CheckpointProvenance(sha256, blob_id, False, STANDIN_MODEL_NAME)
-    if accept_unverified:
-        return CheckpointProvenance(sha256, blob_id, False, UNVERIFIED_MODEL_NAME)
-    raise UnverifiedCheckpoint(
-        f"not the published CheXNet checkpoint: git blob id {blob_id}, expected "
-        f"{PUBLISHED_GIT_BLOB_ID} (nor the known stand-in); pass --accept-unverified to export "
-        "it anyway, marked weights_verified=false"
-    )
-
-
-def local_checkpoint(
-    source: str, download_dir: Path = DOWNLOAD_DIR, *, accept_unverified: bool = False
-) -> Path:
-    """SOURCE as a path, or for a URL its download in DOWNLOAD_DIR, reused if already known-good."""
-    if not source.startswith(URL_SCHEMES):
-        return Path(source)
-    name = Path(urllib.parse.urlparse(source).path).name or "checkpoint.pth.tar"
-    dest = download_dir / name
-    if dest.exists():
-        try:
-            checkpoint_provenance(dest)
-            return dest
-        except UnverifiedCheckpoint:
-            pass  # not a cached known checkpoint: fetch again
-    _download(source, dest, accept_unverified=accept_unverified)
-    return dest
-
-
-def _download(url: str, dest: Path, *, accept_unverified: bool) -> None:
-    """Into a temp file beside DEST, checked, then renamed: DEST never holds refused bytes."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-            url, timeout=DOWNLOAD_TIMEOUT_S
-        ) as response:
-            shutil.copyfileobj(response, out, 1 << 20)
-        try:
-            checkpoint_provenance(Path(tmp_name), accept_unverified=accept_unverified)
-        except UnverifiedCheckpoint as error:
-            raise UnverifiedCheckpoint(f"{error}; the download was deleted") from None
-        os.replace(tmp_name, dest)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
 
 
 def export_onnx(

@@ -13,17 +13,12 @@ import torch.nn.functional as F
 
 from inference import export
 from inference.checkpoint import load_state_dict
-from inference.export import (
-    ExportError,
-    UnverifiedCheckpoint,
-    checkpoint_provenance,
-    export_onnx,
-    local_checkpoint,
-    main,
-)
+from inference import provenance
+from inference.export import ExportError, export_onnx, main
 from inference.findings import FINDINGS
 from inference.network import CheXNet, build_network
 from inference.preprocessing import center_crop, open_image, ten_crop
+from inference.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
 from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
 
 REPO = Path(__file__).resolve().parents[2]
@@ -227,7 +222,7 @@ def test_the_published_checkpoint_is_verified_and_the_stand_in_is_known(
     unverified = checkpoint_provenance(checkpoint, accept_unverified=True)
     assert (unverified.verified, unverified.git_blob_id) == (False, git_blob_id(checkpoint))
     assert "unverified" in unverified.model_name
-    monkeypatch.setattr(export, "PUBLISHED_GIT_BLOB_ID", git_blob_id(checkpoint))
+    monkeypatch.setattr(provenance, "PUBLISHED_GIT_BLOB_ID", git_blob_id(checkpoint))
     published = checkpoint_provenance(checkpoint)
     assert (published.verified, published.model_name) == (True, "CheXNet DenseNet-121")
 
@@ -242,7 +237,7 @@ def test_a_checkpoint_url_is_downloaded_once_into_the_download_dir(
     assert downloaded == tmp_path / "models" / standin_checkpoint.name
     assert file_sha256(downloaded) == STANDIN_SHA256
     assert list((tmp_path / "models").iterdir()) == [downloaded]
-    monkeypatch.setattr(export.urllib.request, "urlopen", None)  # a second fetch would fail
+    monkeypatch.setattr(provenance.urllib.request, "urlopen", None)  # a second fetch would fail
     assert local_checkpoint(url, tmp_path / "models") == downloaded
 
 
