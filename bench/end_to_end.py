@@ -160,7 +160,7 @@ class BenchStack:
                                           env=self.env | self.model_env)
         run_checked([sys.executable, "manage.py", "migrate", "--noinput"], env=self.env)
         run_checked([sys.executable, "manage.py", "ensure_demo_user", "--username", USERNAME,
-                     "--password", self.password], env=self.env)
+                     f"--password={self.password}"], env=self.env)
         wait_until(answers_http(f"{self.graphpipe_url}/control/is_ready"), timeout=120,
                    what="GraphPipe server", process=self.processes["model"])
         self.processes["beat"] = Process("bench-beat", self.pinned(procfile_command("beat")),

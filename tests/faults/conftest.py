@@ -254,7 +254,7 @@ def migrated_database(tmp_path_factory) -> Path:
     env = {"CHEXWEB_VAR_DIR": str(var_dir), "DATABASE_URL": "", **FAULT_SETTINGS}
     run_checked(["python", "manage.py", "migrate", "--noinput"], env=env)
     run_checked(["python", "manage.py", "ensure_demo_user", "--username", USERNAME,
-                 "--password", PASSWORD], env=env)
+                 f"--password={PASSWORD}"], env=env)
     return var_dir / "chexweb.sqlite3"
 
 

@@ -53,7 +53,7 @@ def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
     password = secrets.token_urlsafe(12)
     run_checked(["python", "manage.py", "migrate", "--noinput"], env=env)
     run_checked(["python", "manage.py", "ensure_demo_user", "--username", "clinician",
-                 "--password", password], env=env)
+                 f"--password={password}"], env=env)  # a token may begin with "-"
     processes = {
         "model": model,
         "worker": Process("worker", procfile_command("worker"), env=env),
