@@ -75,12 +75,13 @@ def study_create(
         uploaded_by=uploaded_by,
     )
     stored_name = uuid.uuid4().hex
+    resized = resized_copy(study_image.image)  # encoded before the transaction opens
     try:
         with transaction.atomic():
             study.image.save(f"{stored_name}.{FILE_EXTENSIONS[study_image.format]}",
                              ContentFile(content), save=False)
-            study.resized_image.save(f"{stored_name}-resized.png",
-                                     ContentFile(resized_copy(study_image.image)), save=False)
+            study.resized_image.save(f"{stored_name}-resized.png", ContentFile(resized),
+                                     save=False)
             study.save()
             transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     except Exception:
@@ -173,17 +174,27 @@ def _prediction_create(study: Study, model_version: ModelVersion, diagnosis: Dia
 
 
 def _model_input_image(study: Study) -> Image.Image:
-    """The resized copy kept at upload, else (an older study, or the copy is unreadable) the
+    """The resized copy kept at upload, else (an older study, or the copy is unusable) the
     upload itself: the same model input either way."""
-    if study.resized_image.name:
-        try:
-            with study.resized_image.open("rb") as stored:
-                return read_resized_copy(stored.read())
-        except (FileNotFoundError, ImageError) as error:
-            logger.warning("study %s: resized copy not usable (%s); reading the upload",
-                           study.pk, type(error).__name__)
+    copy = study_resized_copy(study)
+    if copy is not None:
+        return copy
     with study.image.open("rb") as stored:
         return read_study_image(stored.read()).image
+
+
+def study_resized_copy(study: Study) -> Image.Image | None:
+    """The resized copy kept at upload; None for a study without one or when it is unusable
+    (missing, unreadable, not for this preprocessing)."""
+    if not study.resized_image.name:
+        return None
+    try:
+        with study.resized_image.open("rb") as stored:
+            return read_resized_copy(stored.read())
+    except (OSError, ImageError) as error:
+        logger.warning("study %s: resized copy not usable (%s)", study.pk,
+                       type(error).__name__)
+        return None
 
 
 def study_files_delete(study: Study) -> None:

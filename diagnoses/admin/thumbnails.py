@@ -8,14 +8,14 @@ from PIL import Image
 
 from diagnoses import renderings
 from diagnoses.models import Study
-from inference.preprocessing import ImageError, to_rgb
-from inference.studies import read_resized_copy
+from diagnoses.services import study_resized_copy
+from inference.preprocessing import to_rgb
 
 THUMBNAIL_SIDE = 96
 
 
 def study_thumbnail_png(study: Study) -> bytes:
-    image = _resized_copy(study)
+    image = study_resized_copy(study)
     if image is None:
         content, _ = renderings.study_display_image(study)
         image = Image.open(BytesIO(content))
@@ -26,12 +26,3 @@ def study_thumbnail_png(study: Study) -> bytes:
     image.save(output, format="PNG")
     return output.getvalue()
 
-
-def _resized_copy(study: Study) -> Image.Image | None:
-    if not study.resized_image.name:
-        return None
-    try:
-        with study.resized_image.open("rb") as stored:
-            return read_resized_copy(stored.read())
-    except (OSError, ImageError):
-        return None
