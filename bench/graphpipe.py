@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from bench.report import write_section
 from inference.client import GraphPipeClient
 from inference.runtime import OnnxModel, available_cores
 from inference.server_options import BATCHING_MAX_BATCH, DEFAULT_MAX_WAIT_MS
@@ -366,19 +367,6 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
     return "\n".join(lines)
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the HEADING section of PATH (up to the next '## ' heading), or append it."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        rest = text[end + 1:] if end >= 0 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.graphpipe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -401,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     section = run(args)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, HEADING, section)
     return 0
 
 

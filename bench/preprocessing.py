@@ -25,30 +25,17 @@ from pathlib import Path
 import torch
 from PIL import Image
 from pydicom.data import get_testdata_file
-from torchvision import transforms
 
+from bench.report import write_section
 from inference.dicom import read_dicom
 from inference.preprocessing import center_crop, open_image, ten_crop
+from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / "shared" / "samples"
 HEADING = "## Preprocessing: Pillow + NumPy vs torchvision"
 PACKAGES = ("pillow", "numpy", "torch", "torchvision", "pydicom", "pylibjpeg-libjpeg",
             "pylibjpeg-openjpeg")
-
-NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-TORCHVISION_CENTER = transforms.Compose(
-    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
-)
-TORCHVISION_TENCROP = transforms.Compose(
-    [
-        transforms.Resize(256),
-        transforms.TenCrop(224),
-        transforms.Lambda(
-            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
-        ),
-    ]
-)
 
 
 def median_ms(run: Callable[[], object], repeats: int) -> float:
@@ -219,20 +206,6 @@ def _table_head() -> list[str]:
     ]
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the HEADING section of PATH (up to the next '## ' heading), or append it."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        rest = text[end + 1 :] if end >= 0 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.preprocessing", description=__doc__)
     parser.add_argument("--repeats", type=int, default=15)
@@ -247,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(args.repeats)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, HEADING, section)
     return 0
 
 

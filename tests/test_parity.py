@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision import transforms
 
 from inference.checkpoint import load_state_dict
 from inference.client import GraphPipeClient
@@ -13,15 +12,8 @@ from inference.findings import FINDINGS
 from inference.network import build_network
 from inference.pipeline import CENTER_ROW_OF_TENCROP, diagnose_image
 from inference.preprocessing import open_image
+from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
-NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-CENTER = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224),
-                             transforms.ToTensor(), NORMALIZE])
-TENCROP = transforms.Compose([
-    transforms.Resize(256), transforms.TenCrop(224),
-    transforms.Lambda(lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(c))
-                                                 for c in crops])),
-])
 PROBABILITY_TOLERANCE = 1e-4
 CAM_TOLERANCE = 1e-4  # relative to the map's largest magnitude (CAMs are logit-sized, not 0..1)
 
@@ -60,7 +52,7 @@ def pytorch_outputs(network, path, *, tencrop: bool) -> tuple[np.ndarray, np.nda
     The mean of the crops' probabilities [14], and the CAMs [14,7,7] of the centre crop: row 4 of
     torchvision's TenCrop (tl, tr, bl, br, centre, then mirrored), or the one CenterCrop."""
     image = Image.open(path).convert("RGB")
-    batch = TENCROP(image) if tencrop else CENTER(image).unsqueeze(0)
+    batch = TORCHVISION_TENCROP(image) if tencrop else TORCHVISION_CENTER(image).unsqueeze(0)
     with torch.no_grad():
         probs, cams = network(batch)
     centre = CENTER_ROW_OF_TENCROP if tencrop else 0
@@ -86,4 +78,4 @@ def test_graphpipe_heatmaps_match_pytorch_cams_of_the_centre_crop_on_every_sampl
 def test_the_heatmap_row_of_tencrop_is_torchvisions_centre_crop(sample_pngs):
     image = Image.open(sample_pngs[0]).convert("RGB")
 
-    assert torch.equal(TENCROP(image)[CENTER_ROW_OF_TENCROP], CENTER(image))
+    assert torch.equal(TORCHVISION_TENCROP(image)[CENTER_ROW_OF_TENCROP], TORCHVISION_CENTER(image))

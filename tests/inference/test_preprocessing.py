@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from torchvision import transforms
 
 from inference.preprocessing import (
     ImageError,
@@ -23,25 +21,13 @@ from inference.preprocessing import (
     to_grey_or_rgb,
     to_rgb,
 )
+from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "samples"
 SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
 NO_SAMPLES = pytest.mark.skipif(not SAMPLE_PNGS, reason=f"no sample PNGs in {SAMPLES}")
 
-NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-TORCHVISION_CENTER = transforms.Compose(
-    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
-)
-TORCHVISION_TENCROP = transforms.Compose(
-    [
-        transforms.Resize(256),
-        transforms.TenCrop(224),
-        transforms.Lambda(
-            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
-        ),
-    ]
-)
 TOLERANCE = 1e-6  # the contract; today the values are bit-identical, and the tests say so too
 
 

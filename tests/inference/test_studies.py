@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from torchvision import transforms
 
 from inference.dicom import DicomError, read_dicom
 from inference.preprocessing import ImageError, center_crop, open_image, ten_crop, to_rgb
 from inference.studies import StudyImage, read_study_image
+from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "samples"
@@ -20,21 +19,6 @@ SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
 SAMPLE_DICOMS = sorted(SAMPLES.glob("*.dcm"))
 NO_SAMPLES = pytest.mark.skipif(
     not (SAMPLE_PNGS and SAMPLE_DICOMS), reason=f"no sample PNGs or DICOMs in {SAMPLES}"
-)
-
-
-NORMALIZE = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-TORCHVISION_CENTER = transforms.Compose(
-    [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(), NORMALIZE]
-)
-TORCHVISION_TENCROP = transforms.Compose(
-    [
-        transforms.Resize(256),
-        transforms.TenCrop(224),
-        transforms.Lambda(
-            lambda crops: torch.stack([NORMALIZE(transforms.ToTensor()(crop)) for crop in crops])
-        ),
-    ]
 )
 
 
