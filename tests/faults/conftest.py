@@ -181,6 +181,13 @@ class FaultStack:
             rows = db.execute("SELECT study_id FROM diagnoses_prediction").fetchall()
         return Counter(wanted[row[0]] for row in rows if row[0] in wanted)
 
+    def assert_all_done_once(self, ids: list[str], count: int) -> None:
+        """All COUNT studies done, each with exactly one prediction: none lost, none run twice."""
+        studies = self.studies(ids)
+        assert {status for status, _ in studies.values()} == {"done"}, studies
+        predictions = self.predictions(ids)
+        assert len(predictions) == count and set(predictions.values()) == {1}, predictions
+
     def status_counts(self, ids: list[str]) -> Counter:
         return Counter(status for status, _ in self.studies(ids).values())
 

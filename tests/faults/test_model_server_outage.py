@@ -24,10 +24,7 @@ def test_a_burst_survives_the_model_server_stopping_for_20_s(fault_stack):
 
     took = fault_stack.wait_finished(ids, timeout=240)
 
-    studies = fault_stack.studies(ids)
-    assert {status for status, _ in studies.values()} == {"done"}, studies
-    assert set(fault_stack.predictions(ids).values()) == {1}
-    assert len(fault_stack.predictions(ids)) == BURST
+    fault_stack.assert_all_done_once(ids, BURST)
     worker_log = fault_stack.log("worker")
     retries = worker_log.count("retry: Retry in")
     assert retries > 0  # the outage was felt, and waited out

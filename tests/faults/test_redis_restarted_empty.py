@@ -19,10 +19,7 @@ def test_the_sweeper_recovers_every_study_lost_with_redis(fault_stack):
     fault_stack.start("worker")
     took = fault_stack.wait_finished(ids, timeout=180)
 
-    studies = fault_stack.studies(ids)
-    assert {status for status, _ in studies.values()} == {"done"}, studies
-    predictions = fault_stack.predictions(ids)
-    assert len(predictions) == QUEUED and set(predictions.values()) == {1}
+    fault_stack.assert_all_done_once(ids, QUEUED)
     worker_log = fault_stack.log("worker")
     assert sweeps(worker_log)["resent"] >= QUEUED  # each one found by the sweeper
     print(f"\nFIGURES fault=redis-restarted-empty studies={QUEUED} "

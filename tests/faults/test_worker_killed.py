@@ -25,10 +25,7 @@ def test_every_study_of_a_burst_finishes_once_after_the_worker_is_killed(fault_s
     fault_stack.start("worker")
     took = fault_stack.wait_finished(ids, timeout=240)
 
-    studies = fault_stack.studies(ids)
-    assert {status for status, _ in studies.values()} == {"done"}, studies
-    predictions = fault_stack.predictions(ids)
-    assert len(predictions) == BURST and set(predictions.values()) == {1}
+    fault_stack.assert_all_done_once(ids, BURST)
     worker_log = fault_stack.log("worker")
     assert cut_off and sweeps(worker_log)["requeued"] >= len(cut_off)
     print(f"\nFIGURES fault=worker-sigkill studies={BURST} done_before_kill={done_before} "
