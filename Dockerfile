@@ -14,7 +14,7 @@ COPY inference ./inference
 RUN mkdir /models && chown chexweb /models
 USER chexweb
 # Published weights are fetched on the user's machine and verified by git blob id.
-CMD ["sh", "-c", "set -e; test -f /models/model.pth.tar || python -m inference.weights fetch /models/model.pth.tar; test -f /models/chexnet.onnx || python -m inference.export --checkpoint /models/model.pth.tar --output /models/chexnet.onnx"]
+CMD ["sh", "-c", "set -e; test -f /models/model.pth.tar || python -m inference.model.weights fetch /models/model.pth.tar; test -f /models/chexnet.onnx || python -m inference.model.export --checkpoint /models/model.pth.tar --output /models/chexnet.onnx"]
 
 FROM base AS app
 COPY requirements.txt ./

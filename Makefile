@@ -26,10 +26,10 @@ $(BIN)/.installed-test: $(BIN)/.installed requirements-test.txt
 
 # The published weights are fetched only when asked for, and verified by their git blob id.
 $(PUBLISHED_CHECKPOINT): | venv
-	$(BIN)/python -m inference.weights fetch $@
+	$(BIN)/python -m inference.model.weights fetch $@
 
 $(CHEXNET_ONNX): $(CHEXNET_CHECKPOINT) | venv
-	$(BIN)/python -m inference.export --checkpoint $(CHEXNET_CHECKPOINT) --output $@
+	$(BIN)/python -m inference.model.export --checkpoint $(CHEXNET_CHECKPOINT) --output $@
 
 model: $(CHEXNET_ONNX)
 

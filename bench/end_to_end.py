@@ -56,8 +56,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from inference.client import GraphPipeClient  # noqa: E402
-from inference.preprocessing import preprocess  # noqa: E402
+from inference.graphpipe.client import GraphPipeClient  # noqa: E402
+from inference.imaging.preprocessing import preprocess  # noqa: E402
 from tests.processes import (  # noqa: E402
     Process,
     answers_http,

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.graphpipe [--rounds 8] [--wait-for-load 1.0] [--write docs/benchmarks.md]
 
-Serves the exported stand-in CheXNet (exported with `inference.export` if missing) from two
+Serves the exported stand-in CheXNet (exported with `inference.model.export` if missing) from two
 server processes started as the Procfile does, one with dynamic batching (`--max-batch 8`, the
 default wait) and one without (`--max-batch 1`, the default), and measures, interleaved round by
 round so that each ratio is taken side by side under the same conditions:
@@ -35,10 +35,10 @@ import numpy as np
 import requests
 
 from bench.report import write_section
-from inference.client import GraphPipeClient
-from inference.runtime import OnnxModel, available_cores
-from inference.server_options import BATCHING_MAX_BATCH, DEFAULT_MAX_WAIT_MS
-from inference.wire import decode_request, encode_infer_request
+from inference.graphpipe.client import GraphPipeClient
+from inference.server.runtime import OnnxModel, available_cores
+from inference.server.options import BATCHING_MAX_BATCH, DEFAULT_MAX_WAIT_MS
+from inference.graphpipe.wire import decode_request, encode_infer_request
 
 REPO = Path(__file__).resolve().parents[1]
 STANDIN_CHECKPOINT = REPO.parent / "shared" / "models" / "chexnet-standin.pth.tar"
@@ -59,7 +59,7 @@ def standin_model() -> Path:
     if cached:
         return cached[-1]
     BENCH_MODEL.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "inference.export", "--checkpoint",
+    subprocess.run([sys.executable, "-m", "inference.model.export", "--checkpoint",
                     str(STANDIN_CHECKPOINT), "--output", str(BENCH_MODEL)], cwd=REPO, check=True)
     return BENCH_MODEL
 
@@ -332,7 +332,7 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"{available_cores()}, inter-op 1, no spinning, in the server and in process alike.",
         f"- Server flags: the Procfile's `model:` command; the batching server with "
         f"`--max-batch {BATCHING_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`, the other "
-        f"with the default `--max-batch 1`. Clients: `inference.client.GraphPipeClient`, one per thread, in "
+        f"with the default `--max-batch 1`. Clients: `inference.graphpipe.client.GraphPipeClient`, one per thread, in "
         f"the benchmark process, on 127.0.0.1.",
         f"- {args.rounds} rounds, each running every load in turn ({args.single_calls} calls at "
         f"batch 1, {args.batch_calls} calls per client or batch-8 run), after a warm-up. "

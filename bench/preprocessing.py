@@ -27,8 +27,8 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 
 from bench.report import write_section
-from inference.dicom import read_dicom
-from inference.preprocessing import center_crop, open_image, ten_crop
+from inference.imaging.dicom import read_dicom
+from inference.imaging.preprocessing import center_crop, open_image, ten_crop
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,7 +169,7 @@ def report(repeats: int) -> str:
         "",
         f"Per image, milliseconds, median of {repeats} runs after a warm-up, ours and "
         "torchvision's taken in turn. \"ours\" is "
-        "`inference.preprocessing` (Pillow resize + NumPy); ratio = torchvision / ours (above 1: "
+        "`inference.imaging.preprocessing` (Pillow resize + NumPy); ratio = torchvision / ours (above 1: "
         "ours is faster). Both give the same float32 values, bit for bit "
         "(tests/inference/test_preprocessing.py). torchvision converts to RGB first, as training "
         "did; ours keeps greyscale in 'L' until after the resize (one channel resized instead of "

@@ -6,7 +6,7 @@ from functools import lru_cache
 from django.conf import settings
 
 from diagnoses.model_versions import active_model_version
-from inference.client import GraphPipeClient
+from inference.graphpipe.client import GraphPipeClient
 
 
 def model_server_client() -> GraphPipeClient:

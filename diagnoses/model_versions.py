@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from diagnoses.models import ModelVersion, ThresholdSet
-from inference.client import GraphPipeClient, GraphPipeError
+from inference.graphpipe.client import GraphPipeClient, GraphPipeError
 from inference.findings import FINDINGS
 from inference.identity import ModelIdentity, model_identity
 

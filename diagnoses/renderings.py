@@ -9,8 +9,8 @@ from django.core.files.storage import default_storage
 
 from diagnoses.models import Prediction, Study
 from inference.findings import FINDINGS
-from inference.heatmaps import heatmap_layer, heatmap_png
-from inference.studies import read_study_image
+from inference.imaging.heatmaps import heatmap_layer, heatmap_png
+from inference.imaging.study_image import read_study_image
 
 BROWSER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 DISPLAY_MAX_SIDE = 2048

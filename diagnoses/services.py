@@ -16,10 +16,10 @@ from diagnoses.api import callbacks
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
-from inference.client import GraphPipeError, ServerUnavailable
+from inference.graphpipe.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
-from inference.preprocessing import ImageError
-from inference.studies import StudyImage, read_resized_copy, read_study_image, resized_copy
+from inference.imaging.preprocessing import ImageError
+from inference.imaging.study_image import StudyImage, read_resized_copy, read_study_image, resized_copy
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.weights import file_sha256
-from inference.wire import ModelMetadata
+from inference.model.weights import file_sha256
+from inference.graphpipe.wire import ModelMetadata
 
 
 @dataclass(frozen=True)

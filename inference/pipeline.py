@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from inference.client import BadResponse, GraphPipeClient
+from inference.graphpipe.client import BadResponse, GraphPipeClient
 from inference.findings import FINDINGS
 from inference.identity import ModelIdentity, model_identity
-from inference.preprocessing import preprocess
+from inference.imaging.preprocessing import preprocess
 
 CENTER_ROW_OF_TENCROP = 4  # torchvision TenCrop order: tl, tr, bl, br, centre, then mirrored
 

@@ -45,7 +45,7 @@ def chexnet_onnx(standin_checkpoint) -> Path:
     if not output.exists():
         output.parent.mkdir(parents=True, exist_ok=True)
         run_checked(
-            ["python", "-m", "inference.export", "--checkpoint", str(standin_checkpoint),
+            ["python", "-m", "inference.model.export", "--checkpoint", str(standin_checkpoint),
              "--output", str(output)],
             env={},
         )

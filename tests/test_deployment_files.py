@@ -56,7 +56,7 @@ def test_every_service_is_one_the_tests_run_or_a_stock_image():
     assert set(services) == honcho | stock | {"migrate", "export"}
     # The export job runs the command tests/conftest.py runs to export the stand-in.
     assert services["export"]["build"]["target"] == "exporter"
-    assert "python -m inference.export --checkpoint" in DOCKERFILE
+    assert "python -m inference.model.export --checkpoint" in DOCKERFILE
 
 
 def test_the_model_server_has_an_image_of_its_own_without_django():

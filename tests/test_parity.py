@@ -6,12 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from inference.checkpoint import load_state_dict
-from inference.client import GraphPipeClient
+from inference.model.checkpoint import load_state_dict
+from inference.graphpipe.client import GraphPipeClient
 from inference.findings import FINDINGS
-from inference.network import build_network
+from inference.model.network import build_network
 from inference.pipeline import CENTER_ROW_OF_TENCROP, diagnose_image
-from inference.preprocessing import open_image
+from inference.imaging.preprocessing import open_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 PROBABILITY_TOLERANCE = 1e-4

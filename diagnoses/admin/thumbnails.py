@@ -9,7 +9,7 @@ from PIL import Image
 from diagnoses import renderings
 from diagnoses.models import Study
 from diagnoses.services import study_resized_copy
-from inference.preprocessing import to_rgb
+from inference.imaging.preprocessing import to_rgb
 
 THUMBNAIL_SIDE = 96
 

@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 
 from diagnoses import services
 from diagnoses.models import Study
-from inference.preprocessing import ImageError
-from inference.studies import read_study_image
+from inference.imaging.preprocessing import ImageError
+from inference.imaging.study_image import read_study_image
 
 
 class IdempotencyConflict(Exception):

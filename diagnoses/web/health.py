@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from diagnoses.model_versions import active_model_version
-from inference.client import server_urls
+from inference.graphpipe.client import server_urls
 
 TIMEOUT_S = 2.0
 

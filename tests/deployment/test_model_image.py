@@ -12,7 +12,7 @@ from importlib import metadata
 import numpy as np
 from packaging.requirements import Requirement
 
-from inference.client import GraphPipeClient
+from inference.graphpipe.client import GraphPipeClient
 from tests.processes import REPO, answers_http, free_port, wait_until
 
 DOCKERFILE = (REPO / "Dockerfile.model").read_text()
@@ -24,7 +24,7 @@ REQUIREMENTS = {
 REPORT_IMPORTS = """
 import importlib.metadata, json, sys
 at_start = set(sys.modules)  # the interpreter's own (site, .pth hooks)
-from inference import server
+from inference.server import http_server as server
 try:
     server.main(sys.argv[1:])
 finally:

@@ -10,8 +10,8 @@ from PIL import Image
 from diagnoses import services
 from diagnoses.models import Finding, Prediction, Study
 from inference.findings import FINDINGS
-from inference.preprocessing import preprocess
-from inference.studies import read_resized_copy, read_study_image
+from inference.imaging.preprocessing import preprocess
+from inference.imaging.study_image import read_resized_copy, read_study_image
 from tests.conftest import SAMPLES
 from tests.diagnoses.conftest import upload
 

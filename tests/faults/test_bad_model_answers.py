@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from inference.wire import (
+from inference.graphpipe.wire import (
     IOMetadata,
     MetadataRequest,
     ModelMetadata,
@@ -142,7 +142,7 @@ def test_a_model_server_that_stays_unavailable_fails_the_study_after_the_last_re
         assert failure_reason.startswith(f"Model server unavailable after {attempts} attempts")
         assert failure_reason.endswith("The study can be re-run.")
     asked = bad_model_server.requests - asked_before
-    rounds = 3  # the GraphPipe client's own tries of one attempt (inference.client)
+    rounds = 3  # the GraphPipe client's own tries of one attempt (inference.graphpipe.client)
     assert asked <= STUDIES * attempts * rounds  # bounded: backoff, no storm
 
     bad_model_server.answer = "good"

@@ -18,9 +18,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from inference.graphpipe_fb import InferRequest, Request, Tensor
-from inference.graphpipe_fb.Type import Type
-from inference.wire import IOMetadata, ModelMetadata
+from inference.graphpipe.generated import InferRequest, Request, Tensor
+from inference.graphpipe.generated.Type import Type
+from inference.graphpipe.wire import IOMetadata, ModelMetadata
 from tests.processes import Process, answers_http, free_port, wait_until
 
 FINDINGS = 14

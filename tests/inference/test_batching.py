@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.batching import BatchingModel
-from inference.runtime import OnnxModel
+from inference.graphpipe import wire
+from inference.server.batching import BatchingModel
+from inference.server.runtime import OnnxModel
 from tests.inference.conftest import (
     RecordingModel,
     expected_outputs,

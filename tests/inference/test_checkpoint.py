@@ -8,9 +8,9 @@ import torch
 from torch import nn
 from torchvision.models import densenet121
 
-from inference.checkpoint import CheckpointError, load_state_dict
-from inference.network import build_network
-from inference.weights import (
+from inference.model.checkpoint import CheckpointError, load_state_dict
+from inference.model.network import build_network
+from inference.model.weights import (
     PUBLISHED_GIT_BLOB_ID,
     WeightsMismatch,
     fetch_published_weights,

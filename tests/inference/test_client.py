@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.model_tag import METADATA_DIGEST_HEADER, metadata_digest
-from inference.client import (
+from inference.graphpipe import wire
+from inference.graphpipe.model_tag import METADATA_DIGEST_HEADER, metadata_digest
+from inference.graphpipe.client import (
     BadResponse,
     GraphPipeClient,
     GraphPipeError,

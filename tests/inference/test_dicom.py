@@ -14,8 +14,8 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian, generate_uid
 
-from inference.dicom import DicomError, is_dicom, read_dicom
-from inference.preprocessing import ImageError
+from inference.imaging.dicom import DicomError, is_dicom, read_dicom
+from inference.imaging.preprocessing import ImageError
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "samples"
@@ -271,7 +271,7 @@ def test_too_many_pixels_are_refused_before_decoding(monkeypatch: pytest.MonkeyP
     def must_not_decode(dataset: Dataset) -> None:
         raise AssertionError("decoded an image over the pixel limit")
 
-    monkeypatch.setattr("inference.dicom._decoded", must_not_decode)
+    monkeypatch.setattr("inference.imaging.dicom._decoded", must_not_decode)
 
     with pytest.raises(DicomError, match=r"too large to decode: 1024x1024 = 1,048,576 pixels"):
         read_dicom(SIIM, max_pixels=1_000_000)

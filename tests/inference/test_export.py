@@ -11,15 +11,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from inference import export
-from inference.checkpoint import load_state_dict
-from inference import provenance
-from inference.export import ExportError, export_onnx, main
+from inference.model import export
+from inference.model.checkpoint import load_state_dict
+from inference.model import provenance
+from inference.model.export import ExportError, export_onnx, main
 from inference.findings import FINDINGS
-from inference.network import CheXNet, build_network
-from inference.preprocessing import center_crop, open_image, ten_crop
-from inference.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
-from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+from inference.model.network import CheXNet, build_network
+from inference.imaging.preprocessing import center_crop, open_image, ten_crop
+from inference.model.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
+from inference.model.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))

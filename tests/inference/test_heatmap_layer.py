@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from inference.heatmaps import cam_box, heatmap_layer
+from inference.imaging.heatmaps import cam_box, heatmap_layer
 
 
 def test_the_layer_is_transparent_outside_the_crop_and_hot_where_the_map_is():

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.heatmaps import cam_box, heatmap_overlay, heatmap_png
-from inference.preprocessing import open_image, resized_size
+from inference.imaging.heatmaps import cam_box, heatmap_overlay, heatmap_png
+from inference.imaging.preprocessing import open_image, resized_size
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))

@@ -4,7 +4,7 @@ import numpy as np
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from inference import wire
+from inference.graphpipe import wire
 
 
 def scrape(url: str) -> dict[str, dict[tuple, float]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
+from inference.graphpipe import wire
 from tests.inference.conftest import expected_outputs
 
 remote = pytest.importorskip(

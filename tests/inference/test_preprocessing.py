@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.preprocessing import (
+from inference.imaging.preprocessing import (
     ImageError,
     center_crop,
     open_image,
@@ -223,6 +223,6 @@ def tiff_bytes(image: Image.Image) -> bytes:
 
 
 def test_preprocessing_never_imports_torch() -> None:
-    code = "import sys, inference.preprocessing; sys.exit('torch' in sys.modules)"
+    code = "import sys, inference.imaging.preprocessing; sys.exit('torch' in sys.modules)"
 
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

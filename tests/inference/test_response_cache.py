@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.response_cache import DirectoryRows, MemoryRows, ResponseCache, row_keys
+from inference.graphpipe import wire
+from inference.server.response_cache import DirectoryRows, MemoryRows, ResponseCache, row_keys
 from tests.inference.conftest import (
     RecordingModel,
     expected_outputs,

@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 
-from inference.graphpipe_fb.Type import Type
-from inference.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
-from inference.wire import IOMetadata
+from inference.graphpipe.generated.Type import Type
+from inference.server.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
+from inference.graphpipe.wire import IOMetadata
 from tests.inference.conftest import METADATA, expected_outputs
 
 

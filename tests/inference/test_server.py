@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.endpoint import ModelEndpoint
-from inference.graphpipe_fb.Type import Type
-from inference.runtime import OnnxModel
-from inference.server import GraphPipeServer
+from inference.graphpipe import wire
+from inference.server.endpoint import ModelEndpoint
+from inference.graphpipe.generated.Type import Type
+from inference.server.runtime import OnnxModel
+from inference.server.http_server import GraphPipeServer
 from tests.inference.conftest import (
     MAX_BODY_BYTES,
     expected_outputs,
@@ -395,7 +395,7 @@ def test_keep_alive_calls_are_not_held_back_by_nagle(session, server_url, image_
 
 
 def test_the_serving_path_imports_neither_torch_nor_django():
-    code = ("import sys, inference.server, inference.client; "
+    code = ("import sys, inference.server.http_server, inference.graphpipe.client; "
             "print(sorted({'torch', 'django'} & {name.split('.')[0] for name in sys.modules}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)

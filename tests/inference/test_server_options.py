@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.graphpipe_fb.Type import Type
-from inference.runtime import OnnxModel, available_cores
-from inference.server_options import parse_args
-from inference.value_inputs import ValueInputsError, declared_inputs, read_value_inputs
-from inference.wire import IOMetadata
+from inference.graphpipe import wire
+from inference.graphpipe.generated.Type import Type
+from inference.server.runtime import OnnxModel, available_cores
+from inference.server.options import parse_args
+from inference.server.value_inputs import ValueInputsError, declared_inputs, read_value_inputs
+from inference.graphpipe.wire import IOMetadata
 from tests.inference.conftest import start_server
 
 IMAGES = IOMetadata("images", shape=[-1, 3, 224, 224], type=Type.Float32)

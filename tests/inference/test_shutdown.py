@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import requests
 
-from inference import wire
-from inference.endpoint import ModelEndpoint
-from inference.runtime import OnnxModel
-from inference.server import GraphPipeServer
+from inference.graphpipe import wire
+from inference.server.endpoint import ModelEndpoint
+from inference.server.runtime import OnnxModel
+from inference.server.http_server import GraphPipeServer
 from tests.inference.conftest import expected_outputs, start_server
 from tests.processes import wait_until
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.dicom import DicomError, read_dicom
-from inference.preprocessing import ImageError, center_crop, open_image, ten_crop, to_rgb
-from inference.studies import StudyImage, read_study_image
+from inference.imaging.dicom import DicomError, read_dicom
+from inference.imaging.preprocessing import ImageError, center_crop, open_image, ten_crop, to_rgb
+from inference.imaging.study_image import StudyImage, read_study_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import flatbuffers
 import numpy as np
 import pytest
 
-from inference import wire
-from inference.graphpipe_fb import Error, InferResponse, MetadataRequest, Request
-from inference.graphpipe_fb.Type import Type
-from inference.wire import IOMetadata, ModelMetadata, WireError
+from inference.graphpipe import wire
+from inference.graphpipe.generated import Error, InferResponse, MetadataRequest, Request
+from inference.graphpipe.generated.Type import Type
+from inference.graphpipe.wire import IOMetadata, ModelMetadata, WireError
 from tests.inference.conftest import raw_request
 
 ALL_DTYPES = ["uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float16",

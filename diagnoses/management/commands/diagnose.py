@@ -6,10 +6,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from diagnoses.model_server import model_server_client
-from inference.client import GraphPipeError
+from inference.graphpipe.client import GraphPipeError
 from inference.pipeline import diagnose_image
-from inference.preprocessing import ImageError
-from inference.studies import read_study_image
+from inference.imaging.preprocessing import ImageError
+from inference.imaging.study_image import read_study_image
 
 
 class Command(BaseCommand):

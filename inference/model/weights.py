@@ -1,7 +1,7 @@
 """The published CheXNet weights: fetch them at the user's request and verify them by git blob id.
 
 The arnoweng/CheXNet repository carries no license, so the project never ships the weights; a user
-with internet fetches them with `python -m inference.weights fetch DEST`. No torch here.
+with internet fetches them with `python -m inference.model.weights fetch DEST`. No torch here.
 """
 
 import argparse
@@ -77,7 +77,7 @@ def fetch_published_weights(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.weights")
+    parser = argparse.ArgumentParser(prog="python -m inference.model.weights")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch", help="download and verify the published CheXNet weights")
     fetch.add_argument("dest", type=Path)

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from inference.graphpipe_fb.Type import Type
-from inference.value_inputs import declared_inputs
-from inference.weights import file_sha256
-from inference.wire import IOMetadata, ModelMetadata
+from inference.graphpipe.generated.Type import Type
+from inference.server.value_inputs import declared_inputs
+from inference.model.weights import file_sha256
+from inference.graphpipe.wire import IOMetadata, ModelMetadata
 
 SERVER_NAME = "chexweb-graphpipe"
 SERVER_VERSION = "1.0.0"

@@ -10,8 +10,8 @@ the model is refused when the server starts, not at the first request.
 import json
 from pathlib import Path
 
-from inference.graphpipe_fb.Type import Type
-from inference.wire import IOMetadata, type_name
+from inference.graphpipe.generated.Type import Type
+from inference.graphpipe.wire import IOMetadata, type_name
 
 # onnx.TensorProto.DataType numbers -> GraphPipe types
 _ONNX_TYPES = {

@@ -31,7 +31,7 @@ class InferResponse(object):
             x = self._tab.Vector(o)
             x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
             x = self._tab.Indirect(x)
-            from inference.graphpipe_fb.Tensor import Tensor
+            from inference.graphpipe.generated.Tensor import Tensor
             obj = Tensor()
             obj.Init(self._tab.Bytes, x)
             return obj
@@ -56,7 +56,7 @@ class InferResponse(object):
             x = self._tab.Vector(o)
             x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
             x = self._tab.Indirect(x)
-            from inference.graphpipe_fb.Error import Error
+            from inference.graphpipe.generated.Error import Error
             obj = Error()
             obj.Init(self._tab.Bytes, x)
             return obj

@@ -12,7 +12,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from inference.preprocessing import CROP_SIZE, _center_offsets, resized_size, to_rgb
+from inference.imaging.preprocessing import CROP_SIZE, _center_offsets, resized_size, to_rgb
 
 CAM_SIZE = 7
 # matplotlib's 'inferno' at 0, 0.1, ..., 1 (perceptually uniform, readable in greyscale too)

@@ -7,8 +7,8 @@ Every flag falls back to an environment variable named like graphpipe-go's: `--c
 import argparse
 import os
 
-from inference.endpoint import DEFAULT_OUTPUTS
-from inference.value_inputs import ValueInputsError, read_value_inputs
+from inference.server.endpoint import DEFAULT_OUTPUTS
+from inference.server.value_inputs import ValueInputsError, read_value_inputs
 
 DEFAULT_LISTEN = "127.0.0.1:9000"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024

@@ -58,7 +58,7 @@ class InferRequest(object):
             x = self._tab.Vector(o)
             x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
             x = self._tab.Indirect(x)
-            from inference.graphpipe_fb.Tensor import Tensor
+            from inference.graphpipe.generated.Tensor import Tensor
             obj = Tensor()
             obj.Init(self._tab.Bytes, x)
             return obj

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.batch_rows import outputs_have_rows, request_rows
-from inference.wire import WireError, decode_infer_response, encode_infer_response
+from inference.server.batch_rows import outputs_have_rows, request_rows
+from inference.graphpipe.wire import WireError, decode_infer_response, encode_infer_response
 
 Row = list[np.ndarray]  # one row of each output asked for
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from inference.network import CheXNet
+from inference.model.network import CheXNet
 
 _PREFIXES = ("module.", "densenet121.")
 _OLD_DENSE_LAYER_NAME = re.compile(r"\.(norm|relu|conv)\.([12])\.")

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+from inference.model.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
 
 MODEL_NAME = "CheXNet DenseNet-121"
 STANDIN_MODEL_NAME = "CheXNet DenseNet-121 (stand-in, random weights)"

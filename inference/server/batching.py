@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.batch_rows import outputs_have_rows, request_rows, splits_by_row
+from inference.server.batch_rows import outputs_have_rows, request_rows, splits_by_row
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The GraphPipe wire format: numpy arrays and model metadata to and from flatbuffers (no HTTP).
 
 A request body is a flatbuffer `Request`; a response body is a bare `InferResponse` or
-`MetadataResponse` (schema: `inference/graphpipe.fbs`). Writing uses the flatc-generated builders;
-reading goes through `inference.wire_reader`, which bounds-checks every offset so that a garbage
+`MetadataResponse` (schema: `inference/graphpipe/graphpipe.fbs`). Writing uses the flatc-generated builders;
+reading goes through `inference.graphpipe.wire_reader`, which bounds-checks every offset so that a garbage
 body becomes a `WireError` instead of an IndexError, a struct.error or a silent misread.
 
 Decoded arrays are read-only views of the body where their data is aligned (no copy).
@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 import flatbuffers
 import numpy as np
 
-from inference.graphpipe_fb import InferRequest as InferRequestTable
-from inference.graphpipe_fb import InferResponse as InferResponseTable
-from inference.graphpipe_fb import IOMetadata as IOMetadataTable
-from inference.graphpipe_fb import MetadataRequest as MetadataRequestTable
-from inference.graphpipe_fb import MetadataResponse as MetadataResponseTable
-from inference.graphpipe_fb import Request as RequestTable
-from inference.graphpipe_fb import Tensor as TensorTable
-from inference.graphpipe_fb.Req import Req
-from inference.graphpipe_fb.Type import Type
-from inference.wire_reader import FlatBuffer, FlatTable, WireError
+from inference.graphpipe.generated import InferRequest as InferRequestTable
+from inference.graphpipe.generated import InferResponse as InferResponseTable
+from inference.graphpipe.generated import IOMetadata as IOMetadataTable
+from inference.graphpipe.generated import MetadataRequest as MetadataRequestTable
+from inference.graphpipe.generated import MetadataResponse as MetadataResponseTable
+from inference.graphpipe.generated import Request as RequestTable
+from inference.graphpipe.generated import Tensor as TensorTable
+from inference.graphpipe.generated.Req import Req
+from inference.graphpipe.generated.Type import Type
+from inference.graphpipe.wire_reader import FlatBuffer, FlatTable, WireError
 
 __all__ = [
     "WireError", "InferRequest", "MetadataRequest", "IOMetadata", "ModelMetadata",

@@ -24,7 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from inference.preprocessing import MAX_PIXELS, ImageError
+from inference.imaging.preprocessing import MAX_PIXELS, ImageError
 
 ACCEPTED_MODALITIES = ("CR", "DX")
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")

@@ -18,10 +18,10 @@ from typing import Protocol
 
 import numpy as np
 
-from inference.batch_rows import splits_by_row
-from inference.model_tag import metadata_digest
-from inference.response_cache import ResponseCache
-from inference.wire import (
+from inference.server.batch_rows import splits_by_row
+from inference.graphpipe.model_tag import metadata_digest
+from inference.server.response_cache import ResponseCache
+from inference.graphpipe.wire import (
     InferRequest,
     IOMetadata,
     ModelMetadata,
@@ -81,7 +81,7 @@ class ModelEndpoint:
         self.metadata = model.metadata
         self.metadata_json = json.dumps(model.metadata.to_json()).encode()
         self._metadata_response = encode_metadata_response(model.metadata)
-        # sent with every model answer (inference.model_tag): which model answered, so that a
+        # sent with every model answer (inference.graphpipe.model_tag): which model answered, so that a
         # client asks for the metadata again only when it changed
         self.metadata_digest = metadata_digest(self._metadata_response)
         outputs = [io.name for io in model.metadata.outputs]

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from inference.dicom import DicomStudy, is_dicom, read_dicom
-from inference.plausibility import frontal_radiograph_warnings
-from inference.preprocessing import (
+from inference.imaging.dicom import DicomStudy, is_dicom, read_dicom
+from inference.imaging.plausibility import frontal_radiograph_warnings
+from inference.imaging.preprocessing import (
     MAX_PIXELS,
     RESIZE_SHORTER_SIDE,
     ImageError,

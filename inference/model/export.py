@@ -1,7 +1,7 @@
 """Checkpoint -> one self-contained ONNX file that returns `probs` [N,14] and `cams` [N,14,7,7].
 
-    python -m inference.export --checkpoint model.pth.tar --output models/chexnet.onnx
-    python -m inference.export --checkpoint https://.../model.pth.tar --output models/chexnet.onnx
+    python -m inference.model.export --checkpoint model.pth.tar --output models/chexnet.onnx
+    python -m inference.model.export --checkpoint https://.../model.pth.tar --output models/chexnet.onnx
 
 Only two checkpoints are exported without asking: the published CheXNet file (verified by its git
 blob id) and the project's known stand-in (by its sha256, marked as such). Any other checkpoint is
@@ -27,11 +27,11 @@ import onnx
 import onnxruntime
 import torch
 
-from inference.checkpoint import CheckpointError, load_state_dict
+from inference.model.checkpoint import CheckpointError, load_state_dict
 from inference.findings import FINDINGS
-from inference.network import CheXNet, build_network
-from inference.preprocessing import CROP_SIZE, PREPROCESSING_NAME
-from inference.provenance import (
+from inference.model.network import CheXNet, build_network
+from inference.imaging.preprocessing import CROP_SIZE, PREPROCESSING_NAME
+from inference.model.provenance import (
     DOWNLOAD_DIR,
     UnverifiedCheckpoint,
     checkpoint_provenance,
@@ -163,7 +163,7 @@ def _write_atomically(output: Path, content: bytes) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m inference.export",
+        prog="python -m inference.model.export",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -59,7 +59,7 @@ class MetadataResponse(object):
             x = self._tab.Vector(o)
             x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
             x = self._tab.Indirect(x)
-            from inference.graphpipe_fb.IOMetadata import IOMetadata
+            from inference.graphpipe.generated.IOMetadata import IOMetadata
             obj = IOMetadata()
             obj.Init(self._tab.Bytes, x)
             return obj
@@ -84,7 +84,7 @@ class MetadataResponse(object):
             x = self._tab.Vector(o)
             x += flatbuffers.number_types.UOffsetTFlags.py_type(j) * 4
             x = self._tab.Indirect(x)
-            from inference.graphpipe_fb.IOMetadata import IOMetadata
+            from inference.graphpipe.generated.IOMetadata import IOMetadata
             obj = IOMetadata()
             obj.Init(self._tab.Bytes, x)
             return obj

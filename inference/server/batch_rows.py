@@ -7,7 +7,7 @@ the inputs. A model with a fixed first dimension anywhere is run request by requ
 
 import numpy as np
 
-from inference.wire import ModelMetadata
+from inference.graphpipe.wire import ModelMetadata
 
 
 def splits_by_row(metadata: ModelMetadata) -> bool:

@@ -7,7 +7,7 @@ photograph, a strip cut from a larger image, or a thumbnail.
 import numpy as np
 from PIL import Image
 
-from inference.preprocessing import RESIZE_SHORTER_SIDE
+from inference.imaging.preprocessing import RESIZE_SHORTER_SIDE
 
 COLOUR_DIFFERENCE_LIMIT = 10.0  # grey levels: mean |R-G|, |G-B|, |R-B| on a downscaled copy
 ASPECT_RATIO_LIMIT = 2.0  # longer side / shorter side

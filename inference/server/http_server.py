@@ -1,15 +1,15 @@
 """GraphPipe model server for one ONNX model: `python -m inference.server --model PATH.onnx`.
 
 Every path is the model endpoint: GET answers the metadata as JSON (`curl host:9000`), POST takes
-a flatbuffer Request (see `inference.endpoint`). Control paths as graphpipe-go has them:
+a flatbuffer Request (see `inference.server.endpoint`). Control paths as graphpipe-go has them:
 `/control/is_ready` and `/control/is_alive` (`ok` or 503), `/control/client_count`, and
 `/control/shutdown` (POST or GET): stop taking model requests (503), finish those in flight, exit 0
-(SIGTERM and SIGINT do the same). `/metrics`: Prometheus text (see `inference.metrics`).
+(SIGTERM and SIGINT do the same). `/metrics`: Prometheus text (see `inference.server.metrics`).
 
 HTTP/1.1 keep-alive, TCP_NODELAY, one thread per connection; the model runs on one inference
-thread behind a dynamic batching queue (`inference.batching`). A bad request gets a 400 and
+thread behind a dynamic batching queue (`inference.server.batching`). A bad request gets a 400 and
 leaves the connection usable. One log line per request, never its contents. Flags:
-`python -m inference.server --help` (`inference.server_options`).
+`python -m inference.server --help` (`inference.server.options`).
 """
 
 import logging
@@ -22,15 +22,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from inference.batching import BatchingModel
-from inference.endpoint import Answer, ModelEndpoint, refusal
-from inference.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from inference.metrics import ServerMetrics
-from inference.model_tag import METADATA_DIGEST_HEADER
-from inference.response_cache import DirectoryRows, MemoryRows, ResponseCache
-from inference.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
-from inference.server_options import DEFAULT_MAX_BODY_BYTES, parse_args
-from inference.value_inputs import ValueInputsError
+from inference.server.batching import BatchingModel
+from inference.server.endpoint import Answer, ModelEndpoint, refusal
+from inference.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from inference.server.metrics import ServerMetrics
+from inference.graphpipe.model_tag import METADATA_DIGEST_HEADER
+from inference.server.response_cache import DirectoryRows, MemoryRows, ResponseCache
+from inference.server.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
+from inference.server.options import DEFAULT_MAX_BODY_BYTES, parse_args
+from inference.server.value_inputs import ValueInputsError
 
 IDLE_TIMEOUT_S = 120  # a keep-alive connection silent this long is closed
 DRAIN_TIMEOUT_S = 300  # the longest a shutdown waits for requests in flight
@@ -283,6 +283,3 @@ def _describe_cache(args) -> str:
         return f"response cache in {args.cache_dir}"
     return f"response cache of {args.cache_size} rows in memory"
 
-
-if __name__ == "__main__":
-    main()

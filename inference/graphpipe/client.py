@@ -10,7 +10,7 @@ client waits a little and tries again, `attempts` rounds at most. Nothing else i
 will not get better, and a 500 may have been a model run that should not be repeated.
 
 `infer_by_model` also says which model computed the outputs: from the metadata kept from before
-when the server names its model in its answer (ours does, see `inference.model_tag`), else asked
+when the server names its model in its answer (ours does, see `inference.graphpipe.model_tag`), else asked
 for after the answer. A client is for one thread at a time.
 
 Failures are `GraphPipeError`s that say whether trying again later could help:
@@ -25,8 +25,8 @@ import time
 import numpy as np
 import requests
 
-from inference.model_tag import METADATA_DIGEST_HEADER, metadata_digest
-from inference.wire import (
+from inference.graphpipe.model_tag import METADATA_DIGEST_HEADER, metadata_digest
+from inference.graphpipe.wire import (
     ModelMetadata,
     WireError,
     decode_infer_response,
