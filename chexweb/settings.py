@@ -63,7 +63,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "diagnoses",
-    "diagnoses.api",
 ]
 
 MIDDLEWARE = [

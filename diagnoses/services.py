@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from diagnoses.api import callbacks
+from diagnoses import callbacks
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study

@@ -1,4 +1,7 @@
-"""Celery tasks: thin. They load by id and call a service."""
+"""Celery tasks: thin. They load by id and call a service.
+
+Each task keeps the name it was queued under before, given explicitly (a message in Redis names
+its task), so messages queued by an earlier release still run."""
 
 import random
 
@@ -6,10 +9,10 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from diagnoses import services, sweeper
+from diagnoses import callbacks, services, sweeper
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(name="diagnoses.tasks.diagnose_study", bind=True, acks_late=True, max_retries=None)
 def diagnose_study(self, study_id: str) -> None:
     try:
         services.study_diagnose(study_id=study_id)
@@ -36,6 +39,14 @@ def retry_countdown(retries: int) -> float:
     return min(2**retries, settings.DIAGNOSIS_RETRY_BACKOFF_MAX_S) * random.uniform(0.75, 1.0)
 
 
-@shared_task(acks_late=True)
+@shared_task(name="diagnoses.tasks.sweep_stuck_studies", acks_late=True)
 def sweep_stuck_studies() -> None:
     sweeper.stuck_studies_sweep()
+
+
+@shared_task(name=callbacks.DELIVER_TASK, bind=True, acks_late=True, max_retries=None)
+def deliver_callback(self, delivery_id: int) -> None:
+    """One attempt at a callback delivery, retried with backoff while another may help."""
+    attempt = callbacks.callback_deliver(delivery_id=delivery_id)
+    if attempt.retry and attempt.attempts < settings.CHEXWEB_CALLBACK_MAX_ATTEMPTS:
+        raise self.retry(countdown=callbacks.callback_backoff(attempt.attempts))

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from diagnoses import selectors
-from diagnoses.api.callbacks import callback_url_check
+from diagnoses.callbacks import callback_url_check
 from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
 from diagnoses.selectors import SORTS, StudyFilters
 from inference.findings import FINDINGS

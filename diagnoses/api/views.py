@@ -16,7 +16,7 @@ from diagnoses import reviews, selectors, services
 from diagnoses.api import serializers as s
 from diagnoses.api.base import ApiView, audit
 from diagnoses.api.errors import Conflict, IdempotencyKeyReused
-from diagnoses.api.submissions import IdempotencyConflict, study_submit
+from diagnoses.submissions import IdempotencyConflict, study_submit
 from diagnoses.models import ModelVersion, Prediction, Study
 
 IDEMPOTENCY_HEADER = OpenApiParameter(

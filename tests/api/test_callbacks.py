@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from diagnoses import services
-from diagnoses.api import callbacks
-from diagnoses.api.tasks import deliver_callback
+from diagnoses import callbacks
+from diagnoses.tasks import deliver_callback
 from diagnoses.models import CallbackDelivery, Study
 from tests.api.conftest import CALLBACK_SECRET
 from tests.diagnoses.conftest import upload

@@ -8,7 +8,8 @@ The body is signed with HMAC-SHA256 over `"<timestamp>.<body>"` with CHEXWEB_CAL
 Callback URLs must be https and resolve to public addresses only (checked when the study is
 submitted and again before each attempt), unless CHEXWEB_CALLBACKS_ALLOW_PRIVATE is set, which
 also allows plain http for receivers inside the hospital network. Failed attempts are retried with
-exponential backoff (diagnoses.api.tasks); CallbackDelivery records them."""
+exponential backoff (the Celery task DELIVER_TASK, diagnoses/tasks.py); CallbackDelivery records
+them."""
 
 import hashlib
 import hmac
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,6 +40,10 @@ SIGNATURE_HEADER = "X-ChexWeb-Signature"
 TIMESTAMP_HEADER = "X-ChexWeb-Timestamp"
 MAX_BACKOFF_S = 3600
 RETRYABLE_STATUSES = {408, 425, 429}
+# The Celery task that makes the attempts (diagnoses.tasks.deliver_callback), by name: the task
+# calls this module, so this module sends it by name instead of importing it. The name is the one
+# it had when it lived in diagnoses/api/tasks.py, so messages queued then still run.
+DELIVER_TASK = "diagnoses.api.tasks.deliver_callback"
 
 
 def callback_url_check(url: str) -> None:
@@ -194,6 +200,4 @@ def _is_public(address) -> bool:
 
 
 def _queue_delivery(delivery_id: int) -> None:
-    from diagnoses.api.tasks import deliver_callback
-
-    deliver_callback.delay(delivery_id)
+    current_app.send_task(DELIVER_TASK, args=[delivery_id])
