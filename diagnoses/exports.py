@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
+from diagnoses import selectors
 from diagnoses.models import Prediction, Study
 
 COLUMNS = [
@@ -41,7 +42,7 @@ def _with_readings(studies: Iterable[Study]) -> Iterable[Study]:
 
 
 def _row(study: Study) -> list[str]:
-    prediction = max(study.predictions.all(), key=lambda p: (p.created_at, p.pk), default=None)
+    prediction = selectors.study_latest_prediction(study=study)
     findings = sorted(prediction.findings.all(), key=lambda f: -f.probability) if prediction else []
     top = findings[0] if findings else None
     model_version = prediction.model_version if prediction else None

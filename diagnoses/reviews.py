@@ -1,13 +1,15 @@
 """Writes: a reviewer's reading of a prediction (verdict per finding, note, sign-off).
 
-Used by the web page and the API alike. One review per reviewer and prediction; saving again
-replaces its verdicts and note until it is signed off, after which it is final."""
+Used by the web page and the API alike, and by the admin's "mark reviewed". One review per
+reviewer and prediction; saving again replaces its verdicts and note until it is signed off, after
+which it is final."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from diagnoses.models import FindingVerdict, Prediction, Review
+from diagnoses import selectors
+from diagnoses.models import FindingVerdict, Prediction, Review, Study
 
 VERDICTS = set(FindingVerdict.Verdict.values)
 
@@ -41,6 +43,22 @@ def review_save(
                 review=review, finding=findings[name], defaults={"verdict": verdict}
             )
     return review
+
+
+def study_mark_reviewed(*, study: Study, reviewer) -> Review:
+    """The reviewer signs off the study's latest reading, keeping the note and verdicts of a draft
+    they started. A review already signed off is returned as it is; a study without a prediction
+    cannot be marked (ValidationError, code "no_prediction")."""
+    prediction = selectors.study_latest_prediction(study=study)
+    if prediction is None:
+        raise ValidationError("The study has no prediction to review yet.", code="no_prediction")
+    draft = Review.objects.filter(prediction=prediction, reviewer=reviewer).first()
+    if draft is not None and draft.signed_off:
+        return draft
+    verdicts = {v.finding.name: v.verdict for v in draft.verdicts.select_related("finding")} \
+        if draft else {}
+    return review_save(prediction=prediction, reviewer=reviewer, verdicts=verdicts,
+                       note=draft.note if draft else "", sign_off=True)
 
 
 def _check_verdicts(verdicts: dict[str, str], findings: dict) -> None:

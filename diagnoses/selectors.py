@@ -84,18 +84,37 @@ def study_list(*, filters: StudyFilters = StudyFilters()) -> QuerySet[Study]:
     return _with_predictions(studies.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
 
 
-def _newer_prediction() -> QuerySet[Prediction]:
-    """A later prediction of the same study than the outer row's `prediction` (latest: the
-    highest created_at, then pk)."""
-    return Prediction.objects.filter(study_id=OuterRef("prediction__study_id")).filter(
-        Q(created_at__gt=OuterRef("prediction__created_at"))
-        | Q(created_at=OuterRef("prediction__created_at"), pk__gt=OuterRef("prediction_id")))
+# The latest reading of a study is its prediction with the highest created_at, ties broken by
+# the highest pk. Every page, export, filter and the API pick it by one of the forms below.
+LATEST_FIRST = ("-created_at", "-pk")
+
+
+def _recency(prediction: Prediction) -> tuple:
+    return prediction.created_at, prediction.pk
+
+
+def study_predictions(*, study: Study) -> list[Prediction]:
+    """The study's predictions, the latest reading first; uses the prefetched predictions when
+    there are any."""
+    return sorted(study.predictions.all(), key=_recency, reverse=True)
 
 
 def study_latest_prediction(*, study: Study) -> Prediction | None:
-    """The newest prediction; uses the prefetched predictions when there are any."""
-    predictions = list(study.predictions.all())
-    return max(predictions, key=lambda p: p.created_at, default=None)
+    """The latest reading; uses the prefetched predictions when there are any."""
+    return max(study.predictions.all(), key=_recency, default=None)
+
+
+def latest_prediction_of(study: OuterRef) -> QuerySet[Prediction]:
+    """The latest reading of the study `study` refers to, first: for a subquery."""
+    return Prediction.objects.filter(study=study).order_by(*LATEST_FIRST)
+
+
+def _newer_prediction() -> QuerySet[Prediction]:
+    """A later prediction of the same study than the outer row's `prediction`: if one exists,
+    that row is not the latest reading."""
+    return Prediction.objects.filter(study_id=OuterRef("prediction__study_id")).filter(
+        Q(created_at__gt=OuterRef("prediction__created_at"))
+        | Q(created_at=OuterRef("prediction__created_at"), pk__gt=OuterRef("prediction_id")))
 
 
 def patient_finding_trends(*, patient_id: str) -> dict[str, list[tuple[datetime.date, float]]]:

@@ -15,12 +15,13 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Substr
 
+from diagnoses import selectors
 from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
 from inference.findings import FINDINGS
 
 
 def studies_with_reading(studies: QuerySet[Study]) -> QuerySet[Study]:
-    latest = Prediction.objects.filter(study=OuterRef("pk")).order_by("-created_at", "-pk")
+    latest = selectors.latest_prediction_of(OuterRef("pk"))
     model_label = Concat(
         "model_version__name", Value(" ("),
         Substr(Coalesce(NullIf("model_version__onnx_sha256", Value("")),

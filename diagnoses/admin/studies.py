@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from diagnoses import selectors
 from diagnoses.admin import readings, study_actions, thumbnails
 from diagnoses.admin.warnings import StandinWarning
 from diagnoses.audit import audit_record
@@ -177,8 +178,7 @@ class StudyAdmin(StandinWarning, admin.ModelAdmin):
         image = format_html('<a href="{0}"><img src="{0}" alt="study image" '
                             'style="max-width: 320px; max-height: 320px"></a>',
                             reverse("study-image", args=[study.pk]))
-        prediction = study.predictions.select_related("model_version").order_by(
-            "-created_at", "-pk").first()
+        prediction = selectors.study_latest_prediction(study=study)
         if prediction is None:
             return image
         warning = prediction.model_version.warning

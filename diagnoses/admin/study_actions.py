@@ -8,10 +8,9 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
-from diagnoses import exports, services
+from diagnoses import exports, reviews, services
 from diagnoses.audit import audit_record
 from diagnoses.model_versions import active_model_version
-from diagnoses.review_marks import study_mark_reviewed
 
 
 @admin.action(description="Re-run with the active model version", permissions=["rerun"])
@@ -41,7 +40,7 @@ def mark_reviewed(modeladmin, request, queryset):
     for study in queryset:
         started = timezone.now()
         try:
-            review = study_mark_reviewed(study=study, reviewer=request.user)
+            review = reviews.study_mark_reviewed(study=study, reviewer=request.user)
         except ValidationError:
             unread += 1
             continue

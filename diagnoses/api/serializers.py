@@ -219,5 +219,5 @@ class StudyDetailSerializer(StudySerializer):
 
     @extend_schema_field(PredictionSerializer(many=True))
     def get_predictions(self, study: Study) -> list[dict]:
-        predictions = sorted(study.predictions.all(), key=lambda p: p.created_at, reverse=True)
+        predictions = selectors.study_predictions(study=study)
         return PredictionSerializer(predictions, many=True, context=self.context).data
