@@ -124,16 +124,20 @@ class ModelVersion(models.Model):
     def warning(self) -> str:
         return "" if self.weights_verified else STANDIN_WARNING
 
+    def current_threshold_set(self) -> "ThresholdSet | None":
+        """The newest threshold set (highest created_at, ties by the higher id); None before one
+        is made. Uses prefetched threshold_sets when there are (a list of versions: no query
+        each); a version has a handful of sets, made by hand."""
+        return max(self.threshold_sets.all(), key=lambda s: (s.created_at, s.pk), default=None)
+
     def current_thresholds(self) -> "ThresholdSet":
-        """The newest threshold set; a default one (0.5 for every finding) if none was set."""
-        latest = self.threshold_sets.order_by("-created_at", "-pk").first()
-        if latest is None:
-            latest = ThresholdSet.objects.create(
-                model_version=self,
-                thresholds={name: DEFAULT_THRESHOLD for name in FINDINGS},
-                note="Default: 0.5 for every finding, not calibrated. Calibrate on local data.",
-            )
-        return latest
+        """The current threshold set; a default one (0.5 for every finding) is made if none was
+        set."""
+        return self.current_threshold_set() or ThresholdSet.objects.create(
+            model_version=self,
+            thresholds={name: DEFAULT_THRESHOLD for name in FINDINGS},
+            note="Default: 0.5 for every finding, not calibrated. Calibrate on local data.",
+        )
 
 
 DEFAULT_THRESHOLD = 0.5

@@ -181,8 +181,8 @@ class ThresholdSetAdmin(admin.ModelAdmin):
 
 def _current_thresholds(model_version: ModelVersion) -> dict[str, float]:
     """The newest set's values, or the default every prediction would get (without making it)."""
-    latest = model_version.threshold_sets.order_by("-created_at", "-pk").first()
-    values = latest.thresholds if latest else {}
+    current = model_version.current_threshold_set()
+    values = current.thresholds if current else {}
     return {name: values.get(name, DEFAULT_THRESHOLD) for name in FINDINGS}
 
 

@@ -107,8 +107,8 @@ class ModelVersionSerializer(ModelVersionBriefSerializer):
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"},
                           "nullable": True})
     def get_thresholds(self, model: ModelVersion) -> dict | None:
-        latest = model.threshold_sets.order_by("-created_at", "-pk").first()
-        return latest.thresholds if latest else None
+        current = model.current_threshold_set()  # threshold_sets prefetched by the list
+        return current.thresholds if current else None
 
 
 class FindingSerializer(serializers.ModelSerializer):
