@@ -6,13 +6,18 @@ from functools import lru_cache
 from django.conf import settings
 
 from diagnoses.model_versions import active_model_version
+from diagnoses.models import ModelVersion
 from inference.graphpipe.client import GraphPipeClient
 
 
 def model_server_client() -> GraphPipeClient:
-    active = active_model_version()
-    return _client_for(active.serving_url if active and active.serving_url
-                       else settings.GRAPHPIPE_URL)
+    return _client_for(model_server_url(active_model_version()))
+
+
+def model_server_url(active: ModelVersion | None) -> str:
+    """The server(s) new studies go to, comma-separated: the active model version's when it names
+    them, else GRAPHPIPE_URL(S)."""
+    return active.serving_url if active and active.serving_url else settings.GRAPHPIPE_URL
 
 
 @lru_cache(maxsize=8)

@@ -23,6 +23,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from diagnoses.model_server import model_server_url
 from diagnoses.model_versions import active_model_version
 from inference.graphpipe.client import server_urls
 
@@ -94,8 +95,7 @@ def _model_server_urls(*, database_up: bool) -> list[str]:
         active = active_model_version() if database_up else None
     except DatabaseError:
         active = None
-    return server_urls(active.serving_url if active and active.serving_url
-                       else settings.GRAPHPIPE_URL)
+    return server_urls(model_server_url(active))
 
 
 def _model_server_ready(url: str) -> bool:
