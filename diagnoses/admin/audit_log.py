@@ -5,11 +5,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from diagnoses.admin.read_only import ReadOnly
 from diagnoses.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("at", "user", "action", "channel", "study_link", "detail")
     list_select_related = ("user",)
     list_filter = ("action", "channel", "at")
@@ -19,15 +20,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     fields = ("at", "user", "action", "channel", "study_link", "detail")
     readonly_fields = fields
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="study", ordering="study_id")
     def study_link(self, event):

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from diagnoses import model_versions
 from diagnoses.admin.forms import ModelVersionRegisterForm, ThresholdsForm
+from diagnoses.admin.read_only import ReadOnly
 from diagnoses.audit import audit_record
 from diagnoses.models import DEFAULT_THRESHOLD, ModelVersion, ThresholdSet
 from inference.findings import FINDINGS
@@ -158,21 +159,15 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ThresholdSet)
-class ThresholdSetAdmin(admin.ModelAdmin):
+class ThresholdSetAdmin(ReadOnly, admin.ModelAdmin):
+    """Never edited: predictions keep the set they were flagged with; a new set is made on its
+    model version's page."""
+
     list_display = ("__str__", "model_version", "created_by", "created_at", "note")
     list_select_related = ("model_version", "created_by")
     list_filter = ("model_version",)
     fields = ("model_version", "created_by", "created_at", "note", "thresholds_table")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False  # a new set is made on its model version's page
-
-    def has_change_permission(self, request, obj=None):
-        return False  # never edited: predictions keep the set they were flagged with
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="thresholds")
     def thresholds_table(self, threshold_set):

@@ -4,21 +4,11 @@ server, reviews from the review pages, the API and the study list's "mark review
 from django.contrib import admin
 
 from diagnoses.admin import readings
+from diagnoses.admin.read_only import ReadOnly
 from diagnoses.admin.warnings import StandinWarning
 from diagnoses.models import Finding, FindingVerdict, Prediction, Review
 
 SEARCH_FIELDS = ("^{}patient_id", "^{}accession_number", "={}image_sha256")
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class FindingInline(ReadOnly, admin.TabularInline):

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 
 from diagnoses import selectors
 from diagnoses.admin import readings, study_actions, thumbnails
+from diagnoses.admin.read_only import ReadOnly
 from diagnoses.admin.warnings import StandinWarning
 from diagnoses.audit import audit_record
 from diagnoses.models import Prediction, Study
@@ -17,7 +18,7 @@ from diagnoses.models import Prediction, Study
 HEATMAP_PREVIEWS = 4  # the top finding and the next flagged ones
 
 
-class PredictionInline(admin.TabularInline):
+class PredictionInline(ReadOnly, admin.TabularInline):
     model = Prediction
     extra = 0
     fields = ("created_at", "model_version", "preprocessing", "threshold_set", "top_findings",
@@ -28,15 +29,6 @@ class PredictionInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related(
             "model_version", "threshold_set").prefetch_related("findings", "reviews__reviewer")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="top findings")
     def top_findings(self, prediction):
