@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -223,15 +224,23 @@ def study_rerun(*, study: Study) -> Study:
     return study
 
 
-def study_fail(*, study_id: uuid.UUID, reason: str) -> None:
-    Study.objects.filter(pk=study_id).exclude(status=Study.Status.DONE).update(
-        status=Study.Status.FAILED,
-        failure_reason=reason,
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
+def study_fail(
+    *, study_id: uuid.UUID, reason: str, started_before: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Fail a study that is not done, tell its callback receiver and log why; says whether it
+    failed it. With `started_before`, only a study still processing since before then (the
+    sweeper's claim: a worker that took the study again meanwhile keeps it)."""
+    studies = Study.objects.filter(pk=study_id).exclude(status=Study.Status.DONE)
+    if started_before is not None:
+        studies = studies.filter(status=Study.Status.PROCESSING, started_at__lt=started_before)
+    now = now or timezone.now()
+    if not studies.update(status=Study.Status.FAILED, failure_reason=reason, finished_at=now,
+                          updated_at=now):
+        return False
     transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
     logger.warning("study %s failed: %s", study_id, reason)
+    return True
 
 
 def _set_status(study_id: uuid.UUID, status: str) -> None:

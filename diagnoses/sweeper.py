@@ -56,19 +56,18 @@ def _processing_studies_recover(now: datetime, sweep: Sweep) -> None:
     queued_before = now - timedelta(seconds=settings.CHEXWEB_STUCK_GIVE_UP_S)
     stuck = Study.objects.filter(status=Study.Status.PROCESSING, started_at__lt=started_before)
     for study_id, queued_at in stuck.values_list("pk", "queued_at"):
-        still_stuck = Study.objects.filter(
-            pk=study_id, status=Study.Status.PROCESSING, started_at__lt=started_before
-        )
         if queued_at < queued_before:
             reason = (
                 f"The study did not finish within {_duration(settings.CHEXWEB_STUCK_GIVE_UP_S)} "
                 "of being queued: the worker processing it stopped. The study can be re-run."
             )
-            if still_stuck.update(status=Study.Status.FAILED, failure_reason=reason,
-                                  finished_at=now, updated_at=now):
-                services.study_fail(study_id=study_id, reason=reason)  # logs, tells callbacks
+            if services.study_fail(study_id=study_id, reason=reason,
+                                   started_before=started_before, now=now):
                 sweep.failed.append(study_id)
             continue
+        still_stuck = Study.objects.filter(
+            pk=study_id, status=Study.Status.PROCESSING, started_at__lt=started_before
+        )
         if still_stuck.update(status=Study.Status.QUEUED, started_at=None, updated_at=now):
             logger.warning("study %s was processing since before %s: queued again", study_id,
                            started_before.isoformat())

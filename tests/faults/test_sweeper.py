@@ -130,3 +130,23 @@ def test_a_re_run_starts_the_give_up_deadline_again(django_user_model):
     services.study_rerun(study=old)
     old.refresh_from_db()
     assert old.status == "queued" and timezone.now() - old.queued_at < timedelta(minutes=1)
+
+
+def test_it_fails_a_study_with_one_write_at_the_sweep_s_time(study, sent,
+                                                             django_capture_on_commit_callbacks):
+    stuck = study("processing", started_s=400, created_s=6 * 3600 + 60)
+    now = timezone.now() - timedelta(seconds=5)
+    with django_capture_on_commit_callbacks() as told:
+        sweep = stuck_studies_sweep(now=now)
+    stuck.refresh_from_db()
+    assert sweep.failed == [stuck.pk] and stuck.finished_at == stuck.updated_at == now
+    assert len(told) == 1  # its callback receiver is told once
+
+
+def test_a_study_a_worker_took_meanwhile_is_not_failed(study):
+    from diagnoses import services
+
+    taken = study("processing", started_s=10, created_s=6 * 3600 + 1)
+    assert not services.study_fail(study_id=taken.pk, reason="stuck",
+                                   started_before=timezone.now() - timedelta(seconds=360))
+    assert Study.objects.get(pk=taken.pk).status == "processing"
