@@ -2,9 +2,6 @@
 and through which channel (web pages, the API, the admin). Append-only: nothing here edits or
 deletes an event."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from diagnoses.models import AuditEvent
 
 DETAIL_MAX_LENGTH = AuditEvent._meta.get_field("detail").max_length
@@ -25,24 +22,3 @@ def audit_record(*, user, action, study=None, channel="web", detail="") -> Audit
         detail=detail[:DETAIL_MAX_LENGTH],
     )
 
-
-def audited(action: str, *, channel: str = "web", detail: str = "") -> Callable:
-    """For a view that takes `study_id`: record `action` on that study for every answer below 400
-    (a refused or missing study records nothing).
-
-        @audited("download", detail="pdf")
-        def study_report(request, study_id): ...
-    """
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def audited_view(request, *args, **kwargs):
-            response = view(request, *args, **kwargs)
-            if response.status_code < 400:
-                audit_record(user=request.user, action=action, study=kwargs.get("study_id"),
-                             channel=channel, detail=detail)
-            return response
-
-        return audited_view
-
-    return decorate

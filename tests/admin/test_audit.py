@@ -1,11 +1,9 @@
-"""The audit log service and the decorator the web pages and the API use."""
+"""The audit log service the web pages, the API and the admin use."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpResponse, HttpResponseNotFound
-from django.test import RequestFactory
 
-from diagnoses.audit import audit_record, audited
+from diagnoses.audit import audit_record
 from diagnoses.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -43,22 +41,3 @@ def test_it_refuses_unknown_actions_and_channels(reviewer, arguments):
 def test_a_long_detail_is_cut_to_fit(reviewer):
     assert len(audit_record(user=reviewer, action="view", detail="x" * 500).detail) == 200
 
-
-def test_the_decorator_records_answers_below_400_only(make_study, reviewer):
-    study = make_study()
-    request = RequestFactory().get("/")
-    request.user = reviewer
-
-    @audited("download", channel="api", detail="json")
-    def fine(request, study_id):
-        return HttpResponse("ok")
-
-    @audited("download")
-    def missing(request, study_id):
-        return HttpResponseNotFound()
-
-    fine(request, study_id=study.pk)
-    missing(request, study_id=study.pk)
-    event = AuditEvent.objects.get()
-    assert (event.user, event.study, event.action, event.channel, event.detail) == (
-        reviewer, study, "download", "api", "json")
