@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.model.weights import file_sha256
 from inference.graphpipe.wire import ModelMetadata
 
 
@@ -53,7 +52,9 @@ def onnx_model_identity(path: str | Path) -> ModelIdentity:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     meta = session.get_modelmeta()
-    facts = dict(meta.custom_metadata_map) | {"onnx_sha256": file_sha256(path)}
+    with open(path, "rb") as file:
+        onnx_sha256 = hashlib.file_digest(file, "sha256").hexdigest()
+    facts = dict(meta.custom_metadata_map) | {"onnx_sha256": onnx_sha256}
     return model_identity(
         ModelMetadata(
             name=facts.get("model_name") or Path(path).stem,

@@ -4,15 +4,13 @@ refused unless the caller accepts it. A URL is downloaded and refused, and delet
 terms before it takes its final name. No torch here.
 """
 
-import os
-import shutil
-import tempfile
+import hashlib
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from inference.model.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+from inference.model.download import download_checked
+from inference.model.weights import PUBLISHED_GIT_BLOB_ID, git_blob_id
 
 MODEL_NAME = "CheXNet DenseNet-121"
 STANDIN_MODEL_NAME = "CheXNet DenseNet-121 (stand-in, random weights)"
@@ -38,7 +36,9 @@ class CheckpointProvenance:
 def checkpoint_provenance(path: Path, *, accept_unverified: bool = False) -> CheckpointProvenance:
     """What PATH is, from its hashes; raises UnverifiedCheckpoint for an unknown file unless
     ACCEPT_UNVERIFIED."""
-    blob_id, sha256 = git_blob_id(path), file_sha256(path)
+    with open(path, "rb") as file:
+        sha256 = hashlib.file_digest(file, "sha256").hexdigest()
+    blob_id = git_blob_id(path)
     if blob_id == PUBLISHED_GIT_BLOB_ID:
         return CheckpointProvenance(sha256, blob_id, True, MODEL_NAME)
     if sha256 == STANDIN_SHA256:
@@ -71,19 +71,12 @@ def local_checkpoint(
 
 
 def _download(url: str, dest: Path, *, accept_unverified: bool) -> None:
-    """Into a temp file beside DEST, checked, then renamed: DEST never holds refused bytes."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(
-            url, timeout=DOWNLOAD_TIMEOUT_S
-        ) as response:
-            shutil.copyfileobj(response, out, 1 << 20)
+    """DEST never holds refused bytes (download_checked)."""
+
+    def check(downloaded: Path) -> None:
         try:
-            checkpoint_provenance(Path(tmp_name), accept_unverified=accept_unverified)
+            checkpoint_provenance(downloaded, accept_unverified=accept_unverified)
         except UnverifiedCheckpoint as error:
             raise UnverifiedCheckpoint(f"{error}; the download was deleted") from None
-        os.replace(tmp_name, dest)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+
+    download_checked(url, dest, check, timeout_s=DOWNLOAD_TIMEOUT_S)

@@ -8,39 +8,23 @@ import argparse
 import hashlib
 import os
 import sys
-import tempfile
-import urllib.request
 from pathlib import Path
+
+from inference.model.download import download_checked
 
 PUBLISHED_URL = "https://github.com/arnoweng/CheXNet/raw/master/model.pth.tar"
 PUBLISHED_GIT_BLOB_ID = "14922ae7de18767793f6ac85cf51df950327d96c"
-
-_CHUNK = 1 << 20
 
 
 class WeightsMismatch(ValueError):
     """A downloaded file is not the published checkpoint."""
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def git_blob_id(path: str | Path) -> str:
     """What `git hash-object PATH` prints: sha1 of b"blob <size>\\0" + content."""
     with open(path, "rb") as file:
-        digest = hashlib.sha1(b"blob %d\0" % os.fstat(file.fileno()).st_size)
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def is_published_checkpoint(path: str | Path) -> bool:
-    return git_blob_id(path) == PUBLISHED_GIT_BLOB_ID
+        header = b"blob %d\0" % os.fstat(file.fileno()).st_size
+        return hashlib.file_digest(file, lambda: hashlib.sha1(header)).hexdigest()
 
 
 def fetch_published_weights(
@@ -55,25 +39,16 @@ def fetch_published_weights(
     A file that does not match is deleted and refused with WeightsMismatch; DEST is never left
     holding unverified bytes.
     """
-    dest = Path(dest_path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout_s) as response:
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-        blob_id = git_blob_id(tmp)
+
+    def check(downloaded: Path) -> None:
+        blob_id = git_blob_id(downloaded)
         if blob_id != expected_git_blob_id:
             raise WeightsMismatch(
                 f"{url} is not the published CheXNet checkpoint: git blob id {blob_id}, "
                 f"expected {expected_git_blob_id}; the download was deleted"
             )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+
+    return download_checked(url, Path(dest_path), check, timeout_s=timeout_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightsMismatch, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{path}: verified (git blob id {PUBLISHED_GIT_BLOB_ID}, sha256 {file_sha256(path)})")
+    with open(path, "rb") as file:
+        sha256 = hashlib.file_digest(file, "sha256").hexdigest()
+    print(f"{path}: verified (git blob id {PUBLISHED_GIT_BLOB_ID}, sha256 {sha256})")
     return 0
 
 

@@ -7,6 +7,7 @@ Description is JSON: the model's metadata properties plus `onnx_sha256`, which t
 know which model answered.
 """
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -16,7 +17,6 @@ import onnxruntime
 
 from inference.graphpipe.generated.Type import Type
 from inference.server.value_inputs import declared_inputs
-from inference.model.weights import file_sha256
 from inference.graphpipe.wire import IOMetadata, ModelMetadata
 
 SERVER_NAME = "chexweb-graphpipe"
@@ -61,7 +61,8 @@ class OnnxModel:
             self.inputs = declared_inputs(self.inputs, value_inputs)
         self.outputs = [_io_metadata(arg) for arg in self.session.get_outputs()]
         self.custom_metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.sha256 = file_sha256(self.path)
+        with open(self.path, "rb") as file:
+            self.sha256 = hashlib.file_digest(file, "sha256").hexdigest()
         self.metadata = ModelMetadata(
             name=self.custom_metadata.get("model_name") or self.path.stem,
             version=SERVER_VERSION,

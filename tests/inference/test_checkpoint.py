@@ -10,13 +10,12 @@ from torchvision.models import densenet121
 
 from inference.model.checkpoint import CheckpointError, load_state_dict
 from inference.model.network import build_network
+from inference.model.provenance import checkpoint_provenance
 from inference.model.weights import (
     PUBLISHED_GIT_BLOB_ID,
     WeightsMismatch,
     fetch_published_weights,
-    file_sha256,
     git_blob_id,
-    is_published_checkpoint,
     main,
 )
 
@@ -121,9 +120,10 @@ def test_a_torchvision_state_dict_loads_and_gives_identical_outputs(
 def test_the_stand_in_hashes_and_is_not_the_published_checkpoint(
     standin_checkpoint: Path,
 ) -> None:
-    assert file_sha256(standin_checkpoint) == STANDIN_SHA256
+    provenance = checkpoint_provenance(standin_checkpoint)
+    assert provenance.sha256 == STANDIN_SHA256
     assert git_blob_id(standin_checkpoint) == STANDIN_GIT_BLOB_ID
-    assert not is_published_checkpoint(standin_checkpoint)
+    assert not provenance.verified
 
 
 def test_the_git_blob_id_is_what_git_hash_object_prints(tmp_path: Path) -> None:
@@ -131,7 +131,8 @@ def test_the_git_blob_id_is_what_git_hash_object_prints(tmp_path: Path) -> None:
     path.write_bytes(b"hello\n")
 
     assert git_blob_id(path) == "ce013625030ba8dba906f756967f9e9ca394464a"
-    assert file_sha256(path) == hashlib.sha256(b"hello\n").hexdigest()
+    assert checkpoint_provenance(path, accept_unverified=True).sha256 == hashlib.sha256(
+        b"hello\n").hexdigest()
 
 
 def test_a_download_that_is_not_the_published_file_is_refused_and_deleted(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from inference.findings import FINDINGS
 from inference.model.network import CheXNet, build_network
 from inference.imaging.preprocessing import center_crop, open_image, ten_crop
 from inference.model.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
-from inference.model.weights import PUBLISHED_GIT_BLOB_ID, file_sha256, git_blob_id
+from inference.model.weights import PUBLISHED_GIT_BLOB_ID, git_blob_id
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))
@@ -235,7 +235,7 @@ def test_a_checkpoint_url_is_downloaded_once_into_the_download_dir(
     downloaded = local_checkpoint(url, tmp_path / "models")
 
     assert downloaded == tmp_path / "models" / standin_checkpoint.name
-    assert file_sha256(downloaded) == STANDIN_SHA256
+    assert checkpoint_provenance(downloaded).sha256 == STANDIN_SHA256
     assert list((tmp_path / "models").iterdir()) == [downloaded]
     monkeypatch.setattr(provenance.urllib.request, "urlopen", None)  # a second fetch would fail
     assert local_checkpoint(url, tmp_path / "models") == downloaded
