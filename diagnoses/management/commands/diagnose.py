@@ -4,8 +4,11 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
+from django.db.migrations.executor import MigrationExecutor
 
 from diagnoses.model_server import model_server_client
+from inference.graphpipe.client import GraphPipeClient
 from inference.graphpipe.client import GraphPipeError
 from inference.pipeline import diagnose_image
 from inference.imaging.preprocessing import ImageError
@@ -24,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", dest="as_json", help="print JSON")
 
     def handle(self, *args, files, tencrop, as_json, **options):
-        client = model_server_client()
+        client = _model_server_client()
         results, failures = {}, []
         for name in files:
             try:
@@ -46,3 +49,25 @@ class Command(BaseCommand):
         if failures:
             raise CommandError("could not read: " + "; ".join(failures))
 
+
+
+def _model_server_client() -> GraphPipeClient:
+    """The worker's client; which server it is comes from the database (the active model
+    version), so a database without its tables is named with what to run, not a traceback."""
+    try:
+        return model_server_client()
+    except DatabaseError as error:
+        if _unapplied_migrations():
+            raise CommandError(
+                "The database has not been migrated: run `python manage.py migrate` "
+                "(`make migrate` in a checkout) first."
+            ) from None
+        raise CommandError(f"The database could not be read: {error}") from None
+
+
+def _unapplied_migrations() -> int:
+    try:
+        executor = MigrationExecutor(connection)
+        return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+    except DatabaseError:
+        return 0
