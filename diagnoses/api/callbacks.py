@@ -12,10 +12,8 @@ exponential backoff (diagnoses.api.tasks); CallbackDelivery records them."""
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnoses import selectors
+from diagnoses.callback_addresses import IPAddress, callback_host_vet
 from diagnoses.models import CallbackDelivery, Study
 
 logger = logging.getLogger(__name__)
@@ -40,8 +39,9 @@ MAX_BACKOFF_S = 3600
 RETRYABLE_STATUSES = {408, 425, 429}
 
 
-def callback_url_check(url: str) -> None:
-    """Refuse a callback URL ChexWeb must not POST to; ValidationError says why."""
+def callback_url_check(url: str) -> IPAddress | None:
+    """Refuse a callback URL ChexWeb must not POST to; ValidationError says why. Returns the
+    vetted address to connect to (None where private receivers are allowed: any will do)."""
     if not settings.CHEXWEB_CALLBACK_SECRET:
         raise ValidationError(
             "This server sends no callbacks: CHEXWEB_CALLBACK_SECRET is not set.",
@@ -56,15 +56,8 @@ def callback_url_check(url: str) -> None:
     if parts.username or parts.password:
         raise ValidationError("A callback URL must not carry credentials.", code="callback_auth")
     if allow_private:
-        return
-    for address in _addresses(parts.hostname, parts.port or 443):
-        if not _is_public(address):
-            raise ValidationError(
-                f"The callback host {parts.hostname} resolves to {address}, a private, "
-                "loopback, link-local, multicast or reserved address; callbacks go to public "
-                "addresses only.",
-                code="callback_private",
-            )
+        return None
+    return callback_host_vet(parts.hostname, parts.port or 443)
 
 
 def callback_signature(*, body: bytes, timestamp: str, secret: str) -> str:
@@ -172,25 +165,6 @@ def _record(delivery: CallbackDelivery, *, status: int | None, error: str,
     if not delivered:
         logger.warning("callback %s of study %s: attempt %d failed: %s",
                        delivery.pk, delivery.study_id, delivery.attempts, error)
-
-
-def _addresses(host: str, port: int) -> list:
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise ValidationError(f"The callback host {host} could not be resolved.",
-                              code="callback_unresolvable") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-
-
-def _is_public(address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    return address.is_global and not (
-        address.is_private or address.is_loopback or address.is_link_local
-        or address.is_multicast or address.is_reserved or address.is_unspecified
-    )
 
 
 def _queue_delivery(delivery_id: int) -> None:

@@ -173,3 +173,18 @@ def test_a_receiver_that_became_private_is_not_posted_to(clinician, callback_rec
     assert not attempt.retry and callback_receiver.received == []
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("Not sent:")
+
+
+@pytest.mark.parametrize("address", [
+    "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.1.2.3",
+    "2002:7f00:1::", "2002:a9fe:a9fe::", "2002:a01:203::1",  # 6to4
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (stored XOR 0xffffffff)
+    "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:f5fe:fdfc",  # Teredo, client 10.1.2.3
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::a01:203",  # NAT64
+    "64:ff9b:1::7f00:1", "64:ff9b:1:a9fe:a9:fe00::",  # local-use NAT64
+])
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(public_only, address):
+    with pytest.raises(ValidationError, match="public addresses only"):
+        callbacks.callback_url_check(f"https://[{address}]/hook")
+
