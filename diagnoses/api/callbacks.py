@@ -6,7 +6,8 @@ The body is signed with HMAC-SHA256 over `"<timestamp>.<body>"` with CHEXWEB_CAL
     X-ChexWeb-Signature: sha256=<hex digest>
 
 Callback URLs must be https and resolve to public addresses only (checked when the study is
-submitted and again before each attempt), unless CHEXWEB_CALLBACKS_ALLOW_PRIVATE is set, which
+submitted and again before each attempt, and each attempt connects to the address its check
+vetted: diagnoses.callback_addresses), unless CHEXWEB_CALLBACKS_ALLOW_PRIVATE is set, which
 also allows plain http for receivers inside the hospital network. Failed attempts are retried with
 exponential backoff (diagnoses.api.tasks); CallbackDelivery records them."""
 
@@ -29,6 +30,7 @@ from django.utils import timezone
 from diagnoses import selectors
 from diagnoses.callback_addresses import IPAddress, callback_host_vet
 from diagnoses.models import CallbackDelivery, Study
+from diagnoses.pinned_http import pinned_post
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def callback_deliver(*, delivery_id: int) -> Attempt:
         _record(delivery, status=None, error="Not sent: the study was re-run meanwhile.")
         return Attempt(delivered=False, retry=False, attempts=delivery.attempts)
     try:
-        callback_url_check(delivery.url)
+        address = callback_url_check(delivery.url)
     except ValidationError as refused:
         _record(delivery, status=None, error=f"Not sent: {' '.join(refused.messages)}")
         return Attempt(delivered=False, retry=False, attempts=delivery.attempts)
@@ -112,8 +114,8 @@ def callback_deliver(*, delivery_id: int) -> Attempt:
         ),
     }
     try:
-        response = requests.post(delivery.url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=settings.CHEXWEB_CALLBACK_TIMEOUT_S)
+        response = pinned_post(delivery.url, address=address, data=body, headers=headers,
+                               timeout=settings.CHEXWEB_CALLBACK_TIMEOUT_S)
     except requests.RequestException as error:
         _record(delivery, status=None, error=f"{type(error).__name__}: {error}")
         return Attempt(delivered=False, retry=True, attempts=delivery.attempts)
