@@ -57,9 +57,16 @@ def callback_url_check(url: str) -> IPAddress | None:
                               code="callback_scheme")
     if parts.username or parts.password:
         raise ValidationError("A callback URL must not carry credentials.", code="callback_auth")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValidationError("A callback URL's port must be a number from 1 to 65535.",
+                              code="callback_port")
     if allow_private:
         return None
-    return callback_host_vet(parts.hostname, parts.port or 443)
+    return callback_host_vet(parts.hostname, port or 443)
 
 
 def callback_signature(*, body: bytes, timestamp: str, secret: str) -> str:

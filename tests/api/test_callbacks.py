@@ -263,3 +263,16 @@ def test_a_redirect_is_not_followed(clinician, callback_receiver):
     assert (attempt.delivered, attempt.retry) == (False, False)
     delivery.refresh_from_db()
     assert delivery.last_status == 307
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:99999/hook",
+                                 "https://hooks.example.com:0/hook"])
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_callback_url_with_a_port_out_of_range_is_refused(api, settings, url, allow_private):
+    settings.CHEXWEB_CALLBACKS_ALLOW_PRIVATE = allow_private
+    response = api.post("/api/v1/studies/", {"file": upload(), "callback_url": url},
+                        format="multipart")
+    assert response.status_code == 400
+    assert "port must be a number from 1 to 65535" in (
+        response.json()["error"]["fields"]["callback_url"][0])
+    assert not Study.objects.exists()
