@@ -6,17 +6,16 @@ The body is signed with HMAC-SHA256 over `"<timestamp>.<body>"` with CHEXWEB_CAL
     X-ChexWeb-Signature: sha256=<hex digest>
 
 Callback URLs must be https and resolve to public addresses only (checked when the study is
-submitted and again before each attempt), unless CHEXWEB_CALLBACKS_ALLOW_PRIVATE is set, which
+submitted and again before each attempt, and each attempt connects to the address its check
+vetted: diagnoses.callback_addresses), unless CHEXWEB_CALLBACKS_ALLOW_PRIVATE is set, which
 also allows plain http for receivers inside the hospital network. Failed attempts are retried with
 exponential backoff (the Celery task DELIVER_TASK, diagnoses/tasks.py); CallbackDelivery records
 them."""
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,7 +30,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diagnoses import selectors
+from diagnoses.callback_addresses import IPAddress, callback_host_vet
 from diagnoses.models import CallbackDelivery, Study
+from diagnoses.pinned_http import pinned_post
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,9 @@ RETRYABLE_STATUSES = {408, 425, 429}
 DELIVER_TASK = "diagnoses.api.tasks.deliver_callback"
 
 
-def callback_url_check(url: str) -> None:
-    """Refuse a callback URL ChexWeb must not POST to; ValidationError says why."""
+def callback_url_check(url: str) -> IPAddress | None:
+    """Refuse a callback URL ChexWeb must not POST to; ValidationError says why. Returns the
+    vetted address to connect to (None where private receivers are allowed: any will do)."""
     if not settings.CHEXWEB_CALLBACK_SECRET:
         raise ValidationError(
             "This server sends no callbacks: CHEXWEB_CALLBACK_SECRET is not set.",
@@ -61,16 +63,16 @@ def callback_url_check(url: str) -> None:
                               code="callback_scheme")
     if parts.username or parts.password:
         raise ValidationError("A callback URL must not carry credentials.", code="callback_auth")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValidationError("A callback URL's port must be a number from 1 to 65535.",
+                              code="callback_port")
     if allow_private:
-        return
-    for address in _addresses(parts.hostname, parts.port or 443):
-        if not _is_public(address):
-            raise ValidationError(
-                f"The callback host {parts.hostname} resolves to {address}, a private, "
-                "loopback, link-local, multicast or reserved address; callbacks go to public "
-                "addresses only.",
-                code="callback_private",
-            )
+        return None
+    return callback_host_vet(parts.hostname, port or 443)
 
 
 def callback_signature(*, body: bytes, timestamp: str, secret: str) -> str:
@@ -108,7 +110,7 @@ def callback_deliver(*, delivery_id: int) -> Attempt:
         _record(delivery, status=None, error="Not sent: the study was re-run meanwhile.")
         return Attempt(delivered=False, retry=False, attempts=delivery.attempts)
     try:
-        callback_url_check(delivery.url)
+        address = callback_url_check(delivery.url)
     except ValidationError as refused:
         _record(delivery, status=None, error=f"Not sent: {' '.join(refused.messages)}")
         return Attempt(delivered=False, retry=False, attempts=delivery.attempts)
@@ -125,8 +127,8 @@ def callback_deliver(*, delivery_id: int) -> Attempt:
         ),
     }
     try:
-        response = requests.post(delivery.url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=settings.CHEXWEB_CALLBACK_TIMEOUT_S)
+        response = pinned_post(delivery.url, address=address, data=body, headers=headers,
+                               timeout=settings.CHEXWEB_CALLBACK_TIMEOUT_S)
     except requests.RequestException as error:
         _record(delivery, status=None, error=f"{type(error).__name__}: {error}")
         return Attempt(delivered=False, retry=True, attempts=delivery.attempts)
@@ -178,25 +180,6 @@ def _record(delivery: CallbackDelivery, *, status: int | None, error: str,
     if not delivered:
         logger.warning("callback %s of study %s: attempt %d failed: %s",
                        delivery.pk, delivery.study_id, delivery.attempts, error)
-
-
-def _addresses(host: str, port: int) -> list:
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise ValidationError(f"The callback host {host} could not be resolved.",
-                              code="callback_unresolvable") from None
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-
-
-def _is_public(address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    return address.is_global and not (
-        address.is_private or address.is_loopback or address.is_link_local
-        or address.is_multicast or address.is_reserved or address.is_unspecified
-    )
 
 
 def _queue_delivery(delivery_id: int) -> None:

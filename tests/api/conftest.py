@@ -68,7 +68,7 @@ def diagnosed_study(clinician, model_server):  # noqa: F811
 
 class CallbackReceiver:
     """A tiny HTTP server on 127.0.0.1 that records POSTs and answers the statuses it is given
-    (then 200s)."""
+    (then 200s), with a Location header when `location` is set."""
 
     def __init__(self):
         import http.server
@@ -76,6 +76,7 @@ class CallbackReceiver:
 
         self.received: list[dict] = []
         self.statuses: list[int] = []
+        self.location = ""
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -85,6 +86,8 @@ class CallbackReceiver:
                                           "body": body})
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

@@ -173,3 +173,106 @@ def test_a_receiver_that_became_private_is_not_posted_to(clinician, callback_rec
     assert not attempt.retry and callback_receiver.received == []
     delivery.refresh_from_db()
     assert delivery.last_error.startswith("Not sent:")
+
+
+@pytest.mark.parametrize("address", [
+    "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.1.2.3",
+    "2002:7f00:1::", "2002:a9fe:a9fe::", "2002:a01:203::1",  # 6to4
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (stored XOR 0xffffffff)
+    "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254
+    "2001:0:4136:e378:8000:63bf:f5fe:fdfc",  # Teredo, client 10.1.2.3
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::a01:203",  # NAT64
+    "64:ff9b:1::7f00:1", "64:ff9b:1:a9fe:a9:fe00::",  # local-use NAT64
+])
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(public_only, address):
+    with pytest.raises(ValidationError, match="public addresses only"):
+        callbacks.callback_url_check(f"https://[{address}]/hook")
+
+
+class LoopbackListener:
+    """A TCP listener on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self.open = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while self.open:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self):
+        self.open = False
+        self.thread.join()
+        self.socket.close()
+
+
+def test_a_host_that_rebinds_after_the_check_is_posted_to_the_vetted_address_only(
+        clinician, public_only, settings, monkeypatch):
+    import socket
+
+    settings.CHEXWEB_CALLBACK_TIMEOUT_S = 1
+    loopback = LoopbackListener()
+    resolve, asked = socket.getaddrinfo, []
+
+    def rebinding_resolver(host, port, *args, **kwargs):
+        """The name answers a public address first, loopback after (DNS rebinding)."""
+        asked.append(host)
+        if host == "hooks.example.com":
+            host = "93.184.215.14" if asked.count(host) == 1 else "127.0.0.1"
+        return resolve(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_resolver)
+    try:
+        delivery = callbacks.study_finished(study_id=finished_study(
+            clinician, f"https://hooks.example.com:{loopback.port}/hook").pk)
+        attempt = callbacks.callback_deliver(delivery_id=delivery.pk)
+    finally:
+        monkeypatch.undo()
+        loopback.close()
+    assert loopback.connections == 0
+    assert asked.count("hooks.example.com") == 1 and "93.184.215.14" in asked
+    assert (attempt.delivered, attempt.retry) == (False, True)
+
+
+def test_a_redirect_is_not_followed(clinician, callback_receiver):
+    from tests.api.conftest import CallbackReceiver
+
+    elsewhere = CallbackReceiver()
+    try:
+        callback_receiver.statuses = [307]
+        callback_receiver.location = elsewhere.url
+        delivery = callbacks.study_finished(
+            study_id=finished_study(clinician, callback_receiver.url).pk)
+        attempt = callbacks.callback_deliver(delivery_id=delivery.pk)
+    finally:
+        elsewhere.close()
+    assert len(callback_receiver.received) == 1 and elsewhere.received == []
+    assert (attempt.delivered, attempt.retry) == (False, False)
+    delivery.refresh_from_db()
+    assert delivery.last_status == 307
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com:99999/hook",
+                                 "https://hooks.example.com:0/hook"])
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_callback_url_with_a_port_out_of_range_is_refused(api, settings, url, allow_private):
+    settings.CHEXWEB_CALLBACKS_ALLOW_PRIVATE = allow_private
+    response = api.post("/api/v1/studies/", {"file": upload(), "callback_url": url},
+                        format="multipart")
+    assert response.status_code == 400
+    assert "port must be a number from 1 to 65535" in (
+        response.json()["error"]["fields"]["callback_url"][0])
+    assert not Study.objects.exists()
