@@ -5,7 +5,8 @@ a flatbuffer Request (see `inference.server.endpoint`). Control paths as graphpi
 `/control/is_ready` and `/control/is_alive` (`ok` or 503), `/control/client_count`, and
 `/control/shutdown` (POST or GET): stop taking model requests (503), finish those in flight, exit 0
 (SIGTERM and SIGINT do the same); it answers only this machine, or a control token when one is set
-(`inference.server.control_access`), and 403 to anyone else. `/metrics`: Prometheus text (see `inference.server.metrics`).
+(`inference.server.control_access`), and 403 to anyone else. `/metrics`: Prometheus text (see
+`inference.server.metrics`).
 
 HTTP/1.1 keep-alive, TCP_NODELAY, one thread per connection; the model runs on one inference
 thread behind a dynamic batching queue (`inference.server.batching`). A bad request gets a 400 and
