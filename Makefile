@@ -36,11 +36,12 @@ model: $(CHEXNET_ONNX)
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
+# Every Procfile line under supervisord (scripts/supervise.py): one that dies is started again.
 run: venv model migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
 # Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
 system-packages:

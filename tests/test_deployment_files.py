@@ -92,3 +92,18 @@ def test_app_services_scale_without_fixed_names_or_ports():
     for name in ("worker", "model"):
         spec = COMPOSE["services"][name]
         assert "container_name" not in spec and "ports" not in spec, name
+
+
+def test_compose_starts_a_long_running_service_again_when_its_process_dies():
+    for name, spec in COMPOSE["services"].items():
+        if name in ("migrate", "export"):  # one-off jobs: done once they exit
+            assert spec.get("restart", "no") == "no", name
+        else:
+            assert spec["restart"] == "unless-stopped", name
+
+
+def test_make_run_supervises_every_procfile_line():
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\nrun: ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert recipe[-1].strip().endswith("$(BIN)/python scripts/supervise.py Procfile")
+    assert "honcho" not in "\n".join(recipe)

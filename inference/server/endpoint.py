@@ -48,9 +48,10 @@ class Model(Protocol):
 DEFAULT_OUTPUTS = ("first", "all")
 
 # What an error answer was, for metrics: the kinds of `graphpipe_errors_total`.
-BAD_REQUEST, MODEL_FAILURE, INTERNAL, UNAVAILABLE = (
-    "bad_request", "model_failure", "internal", "unavailable")
-_ERROR_KINDS = {400: BAD_REQUEST, 411: BAD_REQUEST, 500: INTERNAL, 503: UNAVAILABLE}
+BAD_REQUEST, FORBIDDEN, MODEL_FAILURE, INTERNAL, UNAVAILABLE = (
+    "bad_request", "forbidden", "model_failure", "internal", "unavailable")
+_ERROR_KINDS = {400: BAD_REQUEST, 403: FORBIDDEN, 411: BAD_REQUEST, 500: INTERNAL,
+                503: UNAVAILABLE}
 
 
 @dataclass(frozen=True)

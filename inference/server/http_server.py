@@ -4,7 +4,9 @@ Every path is the model endpoint: GET answers the metadata as JSON (`curl host:9
 a flatbuffer Request (see `inference.server.endpoint`). Control paths as graphpipe-go has them:
 `/control/is_ready` and `/control/is_alive` (`ok` or 503), `/control/client_count`, and
 `/control/shutdown` (POST or GET): stop taking model requests (503), finish those in flight, exit 0
-(SIGTERM and SIGINT do the same). `/metrics`: Prometheus text (see `inference.server.metrics`).
+(SIGTERM and SIGINT do the same); it answers only this machine, or a control token when one is set
+(`inference.server.control_access`), and 403 to anyone else. `/metrics`: Prometheus text (see
+`inference.server.metrics`).
 
 HTTP/1.1 keep-alive, TCP_NODELAY, one thread per connection; the model runs on one inference
 thread behind a dynamic batching queue (`inference.server.batching`). A bad request gets a 400 and
@@ -23,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from inference.server.batching import BatchingModel
+from inference.server.control_access import refusal_reason
 from inference.server.endpoint import Answer, ModelEndpoint, refusal
 from inference.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from inference.server.metrics import ServerMetrics
@@ -38,6 +41,7 @@ DRAIN_CHUNK_BYTES = 1 << 20
 ACTIVE_WINDOW_S = 2.0  # a connection that sent a request this recently may send another soon
 IS_READY, IS_ALIVE, SHUTDOWN = "/control/is_ready", "/control/is_alive", "/control/shutdown"
 CLIENT_COUNT, METRICS = "/control/client_count", "/metrics"
+STATE_CHANGING = {SHUTDOWN}  # the other control paths only read
 
 log = logging.getLogger("inference.server")
 
@@ -48,8 +52,9 @@ class GraphPipeServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], endpoint: ModelEndpoint, *,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 metrics: ServerMetrics | None = None):
+                 metrics: ServerMetrics | None = None, control_token: str | None = None):
         self.endpoint = endpoint
+        self.control_token = control_token
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics or ServerMetrics()
         self.ready = True
@@ -164,6 +169,11 @@ class GraphPipeHandler(BaseHTTPRequestHandler):
             self.server.model_request_finished()
 
     def _control(self, route: str) -> Answer:
+        if route in STATE_CHANGING:
+            reason = refusal_reason(self.client_address[0], self.headers,
+                                    self.server.control_token)
+            if reason is not None:
+                return refusal(403, reason, kind="control")
         if route == IS_ALIVE or (route == IS_READY and self.server.ready):
             return Answer(200, "text/plain", b"ok", "control")
         if route == IS_READY:
@@ -255,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics.watch_cache(cache)
     endpoint = ModelEndpoint(batching, default_outputs=args.default_outputs, cache=cache)
     server = GraphPipeServer(args.listen, endpoint, max_body_bytes=args.max_body_bytes,
-                             metrics=metrics)
+                             metrics=metrics, control_token=args.control_token)
     batching.expected_callers = server.active_clients
     metrics.watch_queue(lambda: batching.queued_rows)
     for signum in (signal.SIGTERM, signal.SIGINT):

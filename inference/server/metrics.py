@@ -2,8 +2,8 @@
 
 - `graphpipe_requests_total{kind}`: answered requests; kind is infer, metadata, control, metrics
   or unreadable (a body that is no GraphPipe request).
-- `graphpipe_errors_total{kind}`: bad_request (400/411), model_failure (500 from the model),
-  internal (500, a bug of ours), unavailable (503).
+- `graphpipe_errors_total{kind}`: bad_request (400/411), forbidden (403, a control request
+  refused), model_failure (500 from the model), internal (500, a bug of ours), unavailable (503).
 - `graphpipe_request_duration_seconds{kind}`: histogram of the time from the request's headers to
   its answer written.
 - `graphpipe_batch_rows`: histogram of rows per model run (dynamic batching at work).

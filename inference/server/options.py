@@ -16,6 +16,7 @@ DEFAULT_MAX_BATCH = 1  # batching off: on the CPU it gains nothing (docs/benchma
 BATCHING_MAX_BATCH = 8  # what --max-batch to give to turn it on, e.g.
 DEFAULT_MAX_WAIT_MS = 30.0
 DEFAULT_CACHE_ROWS = 10_000
+MIN_CONTROL_TOKEN_CHARS = 32
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 USAGE = """\
@@ -25,7 +26,8 @@ GraphPipe model server for one ONNX model (a drop-in for graphpipe-onnx).
 
 Every path is the model endpoint: GET answers the metadata as JSON (`curl host:9000`), POST takes
 a GraphPipe flatbuffer request. Also: /control/is_ready, /control/is_alive, /control/shutdown
-(drain, then exit), /control/client_count and /metrics (Prometheus).
+(drain, then exit; this machine only, or with the control token), /control/client_count and
+/metrics (Prometheus).
 """
 
 
@@ -57,6 +59,14 @@ def value_inputs(text: str) -> dict:
         return read_value_inputs(text)
     except ValueInputsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def control_token(text: str) -> str:
+    if len(text) < MIN_CONTROL_TOKEN_CHARS or not text.isascii() or not text.isprintable() \
+            or " " in text:
+        raise argparse.ArgumentTypeError(
+            f"expected {MIN_CONTROL_TOKEN_CHARS} or more printable ASCII characters, no spaces")
+    return text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -91,6 +101,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
            help="ONNX Runtime intra-op threads (default: the cores this process may use)")
     option("--max-body-bytes", type=positive_int, default=DEFAULT_MAX_BODY_BYTES,
            help="larger request bodies get a 400 (default 64 MiB)")
+    option("--control-token", type=control_token, secret=True,
+           help=f"{MIN_CONTROL_TOKEN_CHARS}+ characters: /control/shutdown then needs "
+                f"`Authorization: Bearer <token>` from anywhere, this machine included (default: "
+                f"none, and it answers only this machine). Prefer the environment variable: a "
+                f"command line is visible to every user of the machine")
     option("--disable-cuda", flag=True,
            help="accepted for graphpipe-onnx compatibility: this server runs on the CPU only")
     args = parser.parse_args(argv)
@@ -108,7 +123,7 @@ class _Options:
         self.parser = parser
 
     def __call__(self, name: str, *, help: str, flag: bool = False, type=str, default=None,
-                 choices=None) -> None:
+                 choices=None, secret: bool = False) -> None:
         env = "GP_" + name.removeprefix("--").replace("-", "_").upper()
         text = os.environ.get(env)
         if flag:
@@ -117,7 +132,7 @@ class _Options:
                                      help=f"{help} (env {env})")
             return
         if text is not None:
-            default = self._parsed(env, text, type, choices)
+            default = self._parsed(env, text, type, choices, secret)
         self.parser.add_argument(name, type=type, default=default, choices=choices,
                                  help=f"{help} (env {env})")
 
@@ -126,11 +141,11 @@ class _Options:
             self.parser.error(f"{env}={text!r}: expected 1/true/yes/on or 0/false/no/off")
         return text.strip().lower() in _TRUE
 
-    def _parsed(self, env: str, text: str, type, choices):
+    def _parsed(self, env: str, text: str, type, choices, secret: bool):
         try:
             value = type(text)
         except (argparse.ArgumentTypeError, ValueError) as error:
-            self.parser.error(f"{env}={text!r}: {error}")
+            self.parser.error(f"{env}={'(hidden)' if secret else repr(text)}: {error}")
         if choices is not None and value not in choices:
             self.parser.error(f"{env}={text!r}: expected one of {', '.join(choices)}")
         return value

@@ -40,6 +40,7 @@ def test_every_flag_falls_back_to_its_environment_variable(clean_env, tmp_path):
                        "GP_CACHE_DIR": str(tmp_path), "GP_CACHE_SIZE": "5",
                        "GP_MAX_BATCH": "4", "GP_MAX_WAIT_MS": "2.5", "GP_THREADS": "1",
                        "GP_DEFAULT_OUTPUTS": "all", "GP_DISABLE_CUDA": "1",
+                       "GP_CONTROL_TOKEN": "t" * 32,
                        "GP_VALUE_INPUTS": '{"images": [1, [-1, 3, 224, 224]]}'}.items():
         clean_env.setenv(key, value)
     args = parse_args([])
@@ -48,6 +49,7 @@ def test_every_flag_falls_back_to_its_environment_variable(clean_env, tmp_path):
     assert (args.max_batch, args.max_wait_ms, args.threads, args.default_outputs) == (
         4, 2.5, 1, "all")
     assert args.value_inputs == {"images": [1, [-1, 3, 224, 224]]}
+    assert args.control_token == "t" * 32
     assert parse_args(["--max-batch", "2"]).max_batch == 2  # the command line wins
 
 
@@ -62,6 +64,8 @@ def test_every_flag_falls_back_to_its_environment_variable(clean_env, tmp_path):
     (["--listen", "9000"], {}, "expected HOST:PORT"),
     (["--value-inputs", "{not json"], {}, "value inputs are not valid JSON"),
     (["--value-inputs", "/no/such/file.json"], {}, "cannot read the value inputs file"),
+    (["--control-token", "short"], {}, "expected 32 or more printable ASCII characters"),
+    ([], {"GP_CONTROL_TOKEN": "a b" * 16}, "GP_CONTROL_TOKEN=(hidden): expected 32 or more"),
 ])
 def test_a_malformed_setting_is_a_usage_error(clean_env, capsys, argv, env, message):
     for key, value in {"GP_MODEL": "m.onnx", **env}.items():
@@ -72,6 +76,20 @@ def test_a_malformed_setting_is_a_usage_error(clean_env, capsys, argv, env, mess
         parse_args(argv)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_malformed_control_token_is_not_written_out(clean_env, capsys):
+    for argv, env in ((["--control-token", "secret"], {}), ([], {"GP_CONTROL_TOKEN": "secret"})):
+        for key, value in {"GP_MODEL": "m.onnx", **env}.items():
+            clean_env.setenv(key, value)
+        with pytest.raises(SystemExit):
+            parse_args(argv)
+        assert "secret" not in capsys.readouterr().err
+        clean_env.delenv("GP_CONTROL_TOKEN", raising=False)
+
+
+def test_there_is_no_control_token_by_default(clean_env):
+    assert parse_args(["--model", "m.onnx"]).control_token is None
 
 
 def test_value_inputs_may_fix_an_open_dimension():
