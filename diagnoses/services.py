@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from diagnoses.api import callbacks
+from diagnoses.heartbeat import study_heartbeat
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
@@ -95,14 +96,22 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
     """Claim a queued study, run it through the model server and store the outcome.
 
     A study that is not queued (already claimed by another worker, done or failed) is left alone,
-    so a redelivered task does no duplicate work.
+    so a redelivered task does no duplicate work. A claimed study carries a heartbeat until its
+    outcome is stored (diagnoses/heartbeat.py).
     """
+    claimed_at = timezone.now()
     claimed = Study.objects.filter(pk=study_id, status=Study.Status.QUEUED).update(
-        status=Study.Status.PROCESSING, started_at=timezone.now(), updated_at=timezone.now()
+        status=Study.Status.PROCESSING, started_at=claimed_at, heartbeat_at=claimed_at,
+        updated_at=claimed_at,
     )
     if not claimed:
         logger.info("study %s is not queued; nothing to do", study_id)
         return
+    with study_heartbeat(study_id=study_id, claimed_at=claimed_at):
+        _claimed_study_diagnose(study_id)
+
+
+def _claimed_study_diagnose(study_id: uuid.UUID) -> None:
     study = Study.objects.get(pk=study_id)
     try:
         image = _model_input_image(study)
@@ -214,7 +223,7 @@ def study_rerun(*, study: Study) -> Study:
             pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED]
         ).update(
             status=Study.Status.QUEUED, failure_reason="", started_at=None, finished_at=None,
-            queued_at=timezone.now(), updated_at=timezone.now(),
+            worker_losses=0, queued_at=timezone.now(), updated_at=timezone.now(),
         )
         if not rerun:
             raise ValidationError("Only a finished or failed study can be re-run.", code="busy")
