@@ -170,14 +170,24 @@ def migrated_database(var_dir: Path) -> Path:
     return var_dir / "chexweb.sqlite3"
 
 
+def production_settings() -> str:
+    """The defaults the drills run with, as chexweb/settings.py has them."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chexweb.settings")
+    from django.conf import settings
+
+    return (f"retry waits up to {settings.DIAGNOSIS_RETRY_BACKOFF_MAX_S} s, time limits "
+            f"{settings.CELERY_TASK_SOFT_TIME_LIMIT}/{settings.CELERY_TASK_TIME_LIMIT} s, a sweep "
+            f"every {settings.CHEXWEB_STUCK_SWEEP_INTERVAL_S} s, a `processing` study without a "
+            f"heartbeat for {settings.CHEXWEB_STUCK_PROCESSING_S} s queued again, a `queued` one "
+            f"whose message the broker lost sent again after {settings.CHEXWEB_STUCK_QUEUED_S} s")
+
+
 def report(results: dict) -> str:
     lines = [
         HEADING, "",
         f"`python -m bench.recovery --studies {results['studies']} --runs {results['runs']}`, "
-        f"{results['date']}: {results['machine']}. Production settings (retry waits up to 60 s, "
-        "time limits 240/300 s, a sweep every 10 s, a `processing` study without a heartbeat "
-        "for 30 s queued again, a `queued` one whose message the broker lost sent again after "
-        "20 s); each burst uploaded through the form while the fault is put in, once a fifth "
+        f"{results['date']}: {results['machine']}. Production settings ({results['settings']}); "
+        "each burst uploaded through the form while the fault is put in, once a fifth "
         "of it is done. Seconds from the fault to each study done, over the studies not done "
         "at the fault (those uploaded after it included); max: every study done.", "",
         "| drill | run | studies | after the fault | p50 s | p95 s | max s | lost | doubled "
@@ -213,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.onnx is None or not args.onnx.exists():
         parser.error("no ONNX model: give --onnx (make model, or the tests' build/test-models)")
     results = {"studies": args.studies, "runs": args.runs, "drills": [], "note": args.note,
+               "settings": production_settings(),
                "date": datetime.now(UTC).strftime("%Y-%m-%d"),
                "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, Python "
                           f"{platform.python_version()}, load average {loadavg()} at the start"}

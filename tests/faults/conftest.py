@@ -35,8 +35,8 @@ from tests.processes import (
 )
 
 # What the worker and beat processes read (chexweb/settings.py). The sweeper keeps its production
-# deadlines: a sweep every 10 s; a study processing without a heartbeat for 30 s is queued again,
-# a queued one whose message the broker lost is sent again after 20 s.
+# deadlines: a sweep every 5 s; a study processing without a heartbeat for 30 s is queued again,
+# a queued one whose message the broker lost is sent again after 15 s.
 FAULT_SETTINGS = {
     "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "8",
     "CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S": "8",
