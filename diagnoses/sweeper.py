@@ -96,9 +96,11 @@ def _queued_studies_resend(now: datetime, sweep: Sweep) -> None:
     candidates = list(stuck.values_list("pk", flat=True))
     if not candidates:
         return
-    try:  # read after the database: a message taken and acknowledged meanwhile left a study
-        in_broker = broker.studies_in_broker(  # no longer queued, which the update re-checks
-            now=now, held_overdue_s=settings.CHEXWEB_STUCK_QUEUED_S)
+    # The broker is read after the database: a message taken and acknowledged in between left
+    # its study no longer queued, which the conditional update below re-checks.
+    try:
+        in_broker = broker.studies_in_broker(now=now,
+                                             held_overdue_s=settings.CHEXWEB_STUCK_QUEUED_S)
     except broker.BrokerUnreadable as error:
         logger.warning("sweeper: the broker could not be read (%s); queued studies are "
                        "checked at the next sweep", error)
