@@ -185,7 +185,8 @@ def production_settings() -> str:
 def report(results: dict) -> str:
     lines = [
         HEADING, "",
-        f"`python -m bench.recovery --studies {results['studies']} --runs {results['runs']}`, "
+        f"`.venv/bin/python -m bench.recovery --studies {results['studies']} --runs {results['runs']} "
+        "--write docs/reliability.md`, "
         f"{results['date']}: {results['machine']}. Production settings ({results['settings']}); "
         "each burst uploaded through the form while the fault is put in, once a fifth "
         "of it is done. Seconds from the fault to each study done, over the studies not done "
@@ -201,7 +202,12 @@ def report(results: dict) -> str:
             f"| {run['max_s']:.1f} | {run['lost']} | {run['doubled']} "
             f"| {', '.join(f'{k} {v}' for k, v in run['sweeper'].items() if v) or 'nothing'} "
             f"| {run['load']} |")
-    lines += ["", results["note"], ""]
+    runs = results["drills"]
+    lines += ["", f"Every study done within {max(run['max_s'] for run in runs):.0f} s of its fault "
+              "(the promise: 60 s); lost "
+              f"{sum(run['lost'] for run in runs)}, doubled {sum(run['doubled'] for run in runs)}"
+              f", failed {sum(run['failed'] for run in runs)} of "
+              f"{sum(run['studies'] for run in runs)}. {results['note']}", ""]
     return "\n".join(lines)
 
 
