@@ -185,8 +185,8 @@ def production_settings() -> str:
 def report(results: dict) -> str:
     lines = [
         HEADING, "",
-        f"`.venv/bin/python -m bench.recovery --studies {results['studies']} --runs {results['runs']} "
-        "--write docs/reliability.md`, "
+        f"`.venv/bin/python -m bench.recovery --studies {results['studies']} "
+        f"--runs {results['runs']} --write docs/reliability.md`, "
         f"{results['date']}: {results['machine']}. Production settings ({results['settings']}); "
         "each burst uploaded through the form while the fault is put in, once a fifth "
         "of it is done. Seconds from the fault to each study done, over the studies not done "
