@@ -198,28 +198,35 @@ CELERY_TASK_ALWAYS_EAGER = False
 # then fail the study as re-runnable.
 DIAGNOSIS_MAX_RETRIES = env_int("CHEXWEB_DIAGNOSIS_MAX_RETRIES", 8)
 DIAGNOSIS_RETRY_BACKOFF_MAX_S = env_int("CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S", 60)
-# The sweeper (celery beat, its own queue so a backlog does not hold it up): studies queued
-# longer than CHEXWEB_STUCK_QUEUED_S get their task again (the message may have been lost with
-# Redis); studies processing longer than CHEXWEB_STUCK_PROCESSING_S (their worker died) are
-# queued again, or failed once they are older than CHEXWEB_STUCK_GIVE_UP_S.
-CHEXWEB_STUCK_SWEEP_INTERVAL_S = env_int("CHEXWEB_STUCK_SWEEP_INTERVAL_S", 60)
-CHEXWEB_STUCK_QUEUED_S = env_int("CHEXWEB_STUCK_QUEUED_S", 600)
-CHEXWEB_STUCK_PROCESSING_S = env_int("CHEXWEB_STUCK_PROCESSING_S", CELERY_TASK_TIME_LIMIT + 60)
+# The sweeper (celery beat, its own queue so a backlog does not hold it up; diagnoses/sweeper.py),
+# every CHEXWEB_STUCK_SWEEP_INTERVAL_S:
+# - a worker marks the study it diagnoses alive every CHEXWEB_STUDY_HEARTBEAT_S; a study
+#   processing without a heartbeat for CHEXWEB_STUCK_PROCESSING_S lost its worker: queued again,
+#   or failed once it lost CHEXWEB_STUCK_MAX_WORKER_LOSSES workers or was queued longer ago than
+#   CHEXWEB_STUCK_GIVE_UP_S;
+# - a study queued and unchanged for CHEXWEB_STUCK_QUEUED_S whose task is in no queue of the
+#   broker and held by no worker (or held that long past its due time) gets its task again.
+CHEXWEB_STUCK_SWEEP_INTERVAL_S = env_int("CHEXWEB_STUCK_SWEEP_INTERVAL_S", 5)
+CHEXWEB_STUDY_HEARTBEAT_S = env_int("CHEXWEB_STUDY_HEARTBEAT_S", 5)
+CHEXWEB_STUCK_PROCESSING_S = env_int("CHEXWEB_STUCK_PROCESSING_S", 30)
+CHEXWEB_STUCK_QUEUED_S = env_int("CHEXWEB_STUCK_QUEUED_S", 15)
+CHEXWEB_STUCK_MAX_WORKER_LOSSES = env_int("CHEXWEB_STUCK_MAX_WORKER_LOSSES", 3)
 CHEXWEB_STUCK_GIVE_UP_S = env_int("CHEXWEB_STUCK_GIVE_UP_S", 6 * 3600)
 if not (0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT
         < CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]):
     raise ImproperlyConfigured("CHEXWEB_TASK_SOFT_TIME_LIMIT_S < CHEXWEB_TASK_TIME_LIMIT_S < the "
                                "broker's visibility timeout (3600 s) is required")
-if CHEXWEB_STUCK_PROCESSING_S <= CELERY_TASK_TIME_LIMIT:
-    raise ImproperlyConfigured("CHEXWEB_STUCK_PROCESSING_S must be longer than the hard time "
-                               "limit CHEXWEB_TASK_TIME_LIMIT_S: a running study is not stuck")
-if CHEXWEB_STUCK_QUEUED_S <= DIAGNOSIS_RETRY_BACKOFF_MAX_S:
-    raise ImproperlyConfigured("CHEXWEB_STUCK_QUEUED_S must be longer than "
-                               "CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S: a study waiting for its "
-                               "retry is not stuck")
-if CHEXWEB_STUCK_SWEEP_INTERVAL_S <= 0 or CHEXWEB_STUCK_GIVE_UP_S <= CHEXWEB_STUCK_PROCESSING_S:
-    raise ImproperlyConfigured("CHEXWEB_STUCK_SWEEP_INTERVAL_S must be positive and "
-                               "CHEXWEB_STUCK_GIVE_UP_S longer than CHEXWEB_STUCK_PROCESSING_S")
+if not 0 < 3 * CHEXWEB_STUDY_HEARTBEAT_S <= CHEXWEB_STUCK_PROCESSING_S:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_PROCESSING_S must be at least three heartbeats "
+                               "(CHEXWEB_STUDY_HEARTBEAT_S, positive): a late heartbeat is not a "
+                               "lost worker")
+if min(CHEXWEB_STUCK_SWEEP_INTERVAL_S, CHEXWEB_STUCK_QUEUED_S,
+       CHEXWEB_STUCK_MAX_WORKER_LOSSES) <= 0:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_SWEEP_INTERVAL_S, CHEXWEB_STUCK_QUEUED_S and "
+                               "CHEXWEB_STUCK_MAX_WORKER_LOSSES must be positive")
+if CHEXWEB_STUCK_GIVE_UP_S <= CHEXWEB_STUCK_PROCESSING_S:
+    raise ImproperlyConfigured("CHEXWEB_STUCK_GIVE_UP_S must be longer than "
+                               "CHEXWEB_STUCK_PROCESSING_S")
 CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
 CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"}}
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to lose but one interval

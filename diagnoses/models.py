@@ -62,6 +62,16 @@ class Study(models.Model):
         "counts from here.",
     )
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="While processing: when its worker last said it is still at it. The sweeper "
+        "queues again a study whose heartbeat stopped.",
+    )
+    worker_losses = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="How often a worker stopped while diagnosing it since it was last queued "
+        "(uploaded or re-run): the sweeper fails a study that keeps stopping its workers.",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

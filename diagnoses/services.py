@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
 from diagnoses import callbacks
+from diagnoses.heartbeat import study_heartbeat
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
@@ -96,14 +98,22 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
     """Claim a queued study, run it through the model server and store the outcome.
 
     A study that is not queued (already claimed by another worker, done or failed) is left alone,
-    so a redelivered task does no duplicate work.
+    so a redelivered task does no duplicate work. A claimed study carries a heartbeat until its
+    outcome is stored (diagnoses/heartbeat.py).
     """
+    claimed_at = timezone.now()
     claimed = Study.objects.filter(pk=study_id, status=Study.Status.QUEUED).update(
-        status=Study.Status.PROCESSING, started_at=timezone.now(), updated_at=timezone.now()
+        status=Study.Status.PROCESSING, started_at=claimed_at, heartbeat_at=claimed_at,
+        updated_at=claimed_at,
     )
     if not claimed:
         logger.info("study %s is not queued; nothing to do", study_id)
         return
+    with study_heartbeat(study_id=study_id, claimed_at=claimed_at):
+        _claimed_study_diagnose(study_id)
+
+
+def _claimed_study_diagnose(study_id: uuid.UUID) -> None:
     study = Study.objects.get(pk=study_id)
     try:
         image = _model_input_image(study)
@@ -215,7 +225,7 @@ def study_rerun(*, study: Study) -> Study:
             pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED]
         ).update(
             status=Study.Status.QUEUED, failure_reason="", started_at=None, finished_at=None,
-            queued_at=timezone.now(), updated_at=timezone.now(),
+            worker_losses=0, queued_at=timezone.now(), updated_at=timezone.now(),
         )
         if not rerun:
             raise ValidationError("Only a finished or failed study can be re-run.", code="busy")
@@ -225,18 +235,19 @@ def study_rerun(*, study: Study) -> Study:
 
 
 def study_fail(
-    *, study_id: uuid.UUID, reason: str, started_before: datetime | None = None,
+    *, study_id: uuid.UUID, reason: str, still: Q | None = None, worker_lost: bool = False,
     now: datetime | None = None,
 ) -> bool:
     """Fail a study that is not done, tell its callback receiver and log why; says whether it
-    failed it. With `started_before`, only a study still processing since before then (the
-    sweeper's claim: a worker that took the study again meanwhile keeps it)."""
+    failed it. With `still`, only a study that still matches it (the sweeper's view: a worker
+    that took the study again meanwhile keeps it); `worker_lost` counts one more lost worker."""
     studies = Study.objects.filter(pk=study_id).exclude(status=Study.Status.DONE)
-    if started_before is not None:
-        studies = studies.filter(status=Study.Status.PROCESSING, started_at__lt=started_before)
+    if still is not None:
+        studies = studies.filter(still)
     now = now or timezone.now()
+    lost = {"worker_losses": F("worker_losses") + 1} if worker_lost else {}
     if not studies.update(status=Study.Status.FAILED, failure_reason=reason, finished_at=now,
-                          updated_at=now):
+                          updated_at=now, **lost):
         return False
     transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
     logger.warning("study %s failed: %s", study_id, reason)

@@ -58,3 +58,8 @@ def test_a_model_server_that_is_not_a_url_is_refused():
 def test_a_short_metrics_token_is_refused():
     result = settings_with(CHEXWEB_METRICS_TOKEN="secret")
     assert result.returncode != 0 and "CHEXWEB_METRICS_TOKEN must be at least 32" in result.stderr
+
+
+def test_a_heartbeat_deadline_shorter_than_three_heartbeats_is_refused():
+    result = settings_with(CHEXWEB_STUDY_HEARTBEAT_S="10", CHEXWEB_STUCK_PROCESSING_S="20")
+    assert result.returncode != 0 and "at least three heartbeats" in result.stderr

@@ -2,8 +2,9 @@
 beat and the web server, each started with its Procfile command on a fixed loopback port so it
 can be stopped, killed and started again where the others expect it.
 
-Deadlines are short here (seconds, not minutes) through the same environment variables
-production sets; the processes read them at start.
+Retry waits and time limits are short here (seconds, not minutes) through the same environment
+variables production sets; the processes read them at start. The sweeper runs with the
+production deadlines, which the recovery tests hold to their promise (docs/reliability.md).
 """
 
 import io
@@ -33,19 +34,17 @@ from tests.processes import (
     wait_until,
 )
 
-# What the worker and beat processes read (chexweb/settings.py). The sweeper re-sends a study
-# queued for 15 s and queues again one processing for 25 s (> the 20 s hard time limit).
+# What the worker and beat processes read (chexweb/settings.py). The sweeper keeps its production
+# deadlines: a sweep every 5 s; a study processing without a heartbeat for 30 s is queued again,
+# a queued one whose message the broker lost is sent again after 15 s.
 FAULT_SETTINGS = {
     "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "8",
     "CHEXWEB_DIAGNOSIS_RETRY_BACKOFF_MAX_S": "8",
     "CHEXWEB_TASK_SOFT_TIME_LIMIT_S": "15",
     "CHEXWEB_TASK_TIME_LIMIT_S": "20",
-    "CHEXWEB_STUCK_PROCESSING_S": "25",
-    "CHEXWEB_STUCK_QUEUED_S": "15",
-    "CHEXWEB_STUCK_SWEEP_INTERVAL_S": "2",
-    "CHEXWEB_STUCK_GIVE_UP_S": "900",
     "GRAPHPIPE_READ_TIMEOUT_S": "10",
 }
+RECOVERY_PROMISE_S = 60  # from a fault to every study of a burst done (docs/reliability.md)
 USERNAME = "clinician"
 PASSWORD = "fault-tolerant-4-ever"
 SAMPLE = SAMPLES / "nih_00000075_000.png"

@@ -112,7 +112,7 @@ def test_a_bad_answer_fails_the_study_at_once_with_its_reason(
     ids = stack_on_a_bad_model.upload(distinct_xrays(STUDIES))
 
     took = stack_on_a_bad_model.wait_finished(ids, timeout=120)
-    time.sleep(3)  # long enough for a first retry (1 s) and a sweep (2 s) to show
+    time.sleep(3)  # long enough for a first retry (1 s) to show
 
     for status, failure_reason in stack_on_a_bad_model.studies(ids).values():
         assert status == "failed"
