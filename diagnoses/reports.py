@@ -102,8 +102,9 @@ def _prediction_section(prediction, styles) -> list:
                              for v in review.verdicts.all())
         signed = f"signed off {review.signed_off_at:%Y-%m-%d %H:%M}" if review.signed_off else (
             "not signed off")
+        note = " Note: {note}" if review.note else ""
         section.append(_paragraph(
-            "Review by {reviewer} ({signed}): {verdicts}." + (" Note: {note}" if review.note else ""),
-            styles["Normal"], reviewer=review.reviewer.get_username(), signed=signed,
+            "Review by {reviewer} ({signed}): {verdicts}." + note, styles["Normal"],
+            reviewer=review.reviewer.get_username(), signed=signed,
             verdicts=verdicts or "no verdicts", note=review.note))
     return section
