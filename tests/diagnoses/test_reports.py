@@ -152,7 +152,7 @@ def reviewer(django_user_model):
 
 @pytest.fixture
 def reported_study(clinician, reviewer) -> Study:
-    """A done study with a prediction and a signed-off review with one verdict, built in the
+    """A done study with a prediction and a review (not signed off) with one verdict, built in the
     database (no model server)."""
     model = ModelVersion.objects.create(identity="b" * 64, name="CheXNet stand-in",
                                         onnx_sha256="c" * 64, checkpoint_sha256="d" * 64)
