@@ -1,6 +1,13 @@
-"""The PDF report of a study: identifiers, the image, the 14 findings, model and reviews."""
+"""The PDF report of a study: identifiers, the image, the 14 findings, model and reviews.
+
+Every value that comes with or from a study (patient id, accession and the other DICOM header
+values, user names, notes, verdicts, the model's name and hashes, failure reasons) enters the
+report through `_paragraph`, escaped: reportlab prints it as text and never reads it as markup,
+so an `<img src=...>` in a patient id embeds and reads no file and a `<link>` makes no link.
+Table cells are plain strings, which reportlab draws as they are."""
 
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from reportlab.lib import colors
@@ -25,34 +32,42 @@ def study_report_pdf(study: Study) -> bytes:
     output = BytesIO()
     document = SimpleDocTemplate(output, pagesize=A4, title="ChexWeb study report",
                                  leftMargin=18 * mm, rightMargin=18 * mm)
-    story = [Paragraph("ChexWeb — chest X-ray study report", styles["Title"])]
-    story += [Paragraph(line, styles["Normal"]) for line in _identifiers(study)]
+    story = [_paragraph("ChexWeb — chest X-ray study report", styles["Title"])]
+    story += _identifiers(study, styles["Normal"])
     story.append(Spacer(1, 4 * mm))
     content, _ = renderings.study_display_image(study)
     story.append(Image(BytesIO(content), width=80 * mm, height=80 * mm, kind="proportional"))
     story.append(Spacer(1, 4 * mm))
     prediction = selectors.study_latest_prediction(study=study)
     if prediction is None:
-        story.append(Paragraph(f"Status: {study.get_status_display()}. {study.failure_reason}",
-                               styles["Normal"]))
+        story.append(_paragraph("Status: {status}. {reason}", styles["Normal"],
+                                status=study.get_status_display(), reason=study.failure_reason))
     else:
         story += _prediction_section(prediction, styles)
     story.append(Spacer(1, 6 * mm))
-    story.append(Paragraph(
-        f"Generated {timezone.now():%Y-%m-%d %H:%M %Z}. CheXNet findings are probabilities from "
-        "a decision-support model, not diagnoses.", styles["Italic"]))
+    story.append(_paragraph(
+        "Generated {now}. CheXNet findings are probabilities from a decision-support model, "
+        "not diagnoses.", styles["Italic"], now=f"{timezone.now():%Y-%m-%d %H:%M %Z}"))
     document.build(story)
     return output.getvalue()
 
 
-def _identifiers(study: Study) -> list[str]:
-    lines = [f"Study {study.pk}", f"Uploaded {study.created_at:%Y-%m-%d %H:%M} by "
-             f"{study.uploaded_by.get_username()}"]
+def _paragraph(template: str, style, **values: object) -> Paragraph:
+    """A paragraph of TEMPLATE, this module's own reportlab markup, with each `{name}` in it
+    replaced by VALUES[name] as text (escaped). The one way text enters the report."""
+    return Paragraph(template.format_map({name: escape(str(value))
+                                          for name, value in values.items()}), style)
+
+
+def _identifiers(study: Study, style) -> list[Paragraph]:
+    lines = [_paragraph("Study {id}", style, id=study.pk),
+             _paragraph("Uploaded {at} by {user}", style, at=f"{study.created_at:%Y-%m-%d %H:%M}",
+                        user=study.uploaded_by.get_username())]
     for label, value in (("Patient", study.patient_id), ("Accession", study.accession_number),
                          ("Study date", study.study_date), ("Modality", study.modality),
                          ("View", study.view_position)):
         if value:
-            lines.append(f"{label}: {value}")
+            lines.append(_paragraph("{label}: {value}", style, label=label, value=value))
     return lines
 
 
@@ -60,7 +75,8 @@ def _prediction_section(prediction, styles) -> list:
     model = prediction.model_version
     section = []
     if model.warning:
-        section.append(Paragraph(f"<b>WARNING:</b> {model.warning}", styles["Normal"]))
+        section.append(_paragraph("<b>WARNING:</b> {warning}", styles["Normal"],
+                                  warning=model.warning))
     rows = [["Finding", "Probability", "Threshold", "Flagged"]]
     for finding in sorted(prediction.findings.all(), key=lambda f: -f.probability):
         rows.append([finding.name.replace("_", " "), f"{finding.probability:.4f}",
@@ -73,22 +89,22 @@ def _prediction_section(prediction, styles) -> list:
     ]))
     section.append(table)
     section.append(Spacer(1, 3 * mm))
-    section.append(Paragraph(
-        f"Model: {model.name} (ONNX {model.onnx_sha256[:12] or model.identity[:12]}, checkpoint "
-        f"{model.checkpoint_sha256[:12] or 'unknown'}, "
-        f"{'verified published weights' if model.weights_verified else 'UNVERIFIED weights'}); "
-        f"{prediction.get_preprocessing_display()}; threshold set {prediction.threshold_set_id}.",
-        styles["Normal"]))
+    section.append(_paragraph(
+        "Model: {name} (ONNX {onnx}, checkpoint {checkpoint}, {weights}); {preprocessing}; "
+        "threshold set {thresholds}.", styles["Normal"],
+        name=model.name, onnx=model.onnx_sha256[:12] or model.identity[:12],
+        checkpoint=model.checkpoint_sha256[:12] or "unknown",
+        weights="verified published weights" if model.weights_verified else "UNVERIFIED weights",
+        preprocessing=prediction.get_preprocessing_display(),
+        thresholds=prediction.threshold_set_id))
     for review in prediction.reviews.all():
         verdicts = ", ".join(f"{v.finding.name.replace('_', ' ')}: {v.verdict}"
                              for v in review.verdicts.all())
         signed = f"signed off {review.signed_off_at:%Y-%m-%d %H:%M}" if review.signed_off else (
             "not signed off")
-        section.append(Paragraph(
-            f"Review by {review.reviewer.get_username()} ({signed}): {verdicts or 'no verdicts'}."
-            + (f" Note: {_escape(review.note)}" if review.note else ""), styles["Normal"]))
+        note = " Note: {note}" if review.note else ""
+        section.append(_paragraph(
+            "Review by {reviewer} ({signed}): {verdicts}." + note, styles["Normal"],
+            reviewer=review.reviewer.get_username(), signed=signed,
+            verdicts=verdicts or "no verdicts", note=review.note))
     return section
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
