@@ -1,6 +1,6 @@
 from django import forms
 
-from diagnoses.models import ModelVersion, Study
+from diagnoses.models import NOTE_MAX_CHARS, ModelVersion, Study
 from diagnoses.selectors import StudyFilters
 from inference.findings import FINDINGS
 
@@ -36,7 +36,8 @@ class StudyUploadForm(forms.Form):
         label="Accession number", max_length=64, required=False,
         help_text="Taken from the DICOM header when left empty.",
     )
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                            max_length=NOTE_MAX_CHARS)
     tencrop = forms.BooleanField(
         label="TenCrop (average of 10 crops; slower, as in the CheXNet evaluation)",
         required=False,
@@ -91,7 +92,8 @@ class HistoryFilterForm(forms.Form):
 class ReviewForm(forms.Form):
     """Agree / disagree per finding, a note and a sign-off, prefilled from an earlier review."""
 
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                           max_length=NOTE_MAX_CHARS)
     sign_off = forms.BooleanField(label="Sign off this review", required=False)
 
     def __init__(self, *args, prediction, reviewer, **kwargs):

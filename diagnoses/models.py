@@ -8,6 +8,10 @@ from django.utils import timezone
 
 from inference.findings import FINDINGS
 
+# The longest note (a study's or a review's) any channel accepts: a report lays it out in one
+# paragraph, whose cost grows faster than its length.
+NOTE_MAX_CHARS = 5000
+
 STANDIN_WARNING = (
     "Not the verified published CheXNet weights (stand-in or unverified checkpoint): "
     "these numbers are not medical predictions and must not be used clinically."

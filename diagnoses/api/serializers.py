@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from diagnoses import selectors
 from diagnoses.callbacks import callback_url_check
-from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
+from diagnoses.models import NOTE_MAX_CHARS, Finding, ModelVersion, Prediction, Review, Study
 from diagnoses.selectors import SORTS, StudyFilters
 from inference.findings import FINDINGS
 
@@ -28,7 +28,8 @@ class StudySubmitSerializer(serializers.Serializer):
                                        default="", help_text="Taken from DICOM when empty.")
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                              default="", help_text="Taken from DICOM when empty.")
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    notes = serializers.CharField(required=False, allow_blank=True, default="",
+                                  max_length=NOTE_MAX_CHARS)
     tencrop = serializers.BooleanField(required=False, default=False,
                                        help_text="Average of 10 crops (slower).")
     callback_url = serializers.URLField(
@@ -78,7 +79,8 @@ class ReviewInputSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=VERDICT_CHOICES), required=False, default=dict,
         help_text="Finding name -> agree or disagree; findings left out have no verdict.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 max_length=NOTE_MAX_CHARS)
     sign_off = serializers.BooleanField(required=False, default=False,
                                         help_text="Sign off: the review becomes final.")
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from diagnoses import model_versions, services
-from diagnoses.models import AuditEvent, Study
+from diagnoses.models import NOTE_MAX_CHARS, AuditEvent, Study
 from inference.findings import FINDINGS
 from tests.diagnoses.conftest import upload
 
@@ -122,6 +122,18 @@ def test_a_reviewer_reviews_each_finding_and_signs_off(client, reviewer, clinici
         "Effusion": "agree", "Hernia": "disagree"}
     page = client.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert "dr.cuddy signed off" in page and "small effusion" in page
+
+
+def test_a_review_note_longer_than_notes_may_be_is_refused(client, reviewer, clinician,
+                                                           model_server):
+    study = diagnosed(clinician)
+    prediction = study.predictions.get()
+    client.force_login(reviewer)
+    response = client.post(reverse("prediction-review", args=[study.pk, prediction.pk]), {
+        "verdict_Effusion": "agree", "note": "<" * (NOTE_MAX_CHARS + 1)}, follow=True)
+    assert response.status_code == 200
+    assert "The review was not saved" in response.content.decode()
+    assert not prediction.reviews.exists()
 
 
 def test_a_clinician_cannot_review(logged_in, clinician, model_server):
