@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from chexweb.client_address import trusted_proxies_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +42,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+LOCKOUT_PARAMETERS = ("username", "ip_address", "user_agent")
+
+
+def env_lockout_parameters(name: str, default: list) -> list:
+    """`username+ip_address` locks a username from one address; `username,ip_address` locks a
+    username (from everywhere) and an address (for every username), each on its own failures."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    parameters = []
+    for item in value.split(","):
+        combined = [part.strip() for part in item.split("+")]
+        if not all(part in LOCKOUT_PARAMETERS for part in combined):
+            raise ImproperlyConfigured(f"{name}: lockouts by {', '.join(LOCKOUT_PARAMETERS)}, "
+                                       f"combined with + and separated by commas, got {value!r}")
+        parameters.append(combined[0] if len(combined) == 1 else combined)
+    return parameters
 
 
 DEBUG = env_bool("CHEXWEB_DEBUG", False)
@@ -78,15 +99,22 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The reverse proxies in front (addresses or networks, comma-separated; none by default): only
+# from these is X-Forwarded-For read for the client's address (chexweb/client_address.py), which
+# the API throttle and the log-in lockout count by.
+CHEXWEB_TRUSTED_PROXIES = trusted_proxies_parse(os.environ.get("CHEXWEB_TRUSTED_PROXIES", ""))
+
 # Login throttling (django-axes): a username is locked for a while after repeated failures
-# from one address. The lockout is stored in the database, so every web process sees it.
+# from one client address. The lockout is stored in the database, so every web process sees it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CHEXWEB_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("CHEXWEB_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("CHEXWEB_LOGIN_LOCKOUT_PARAMETERS",
+                                                 [["username", "ip_address"]])
+AXES_CLIENT_IP_CALLABLE = "chexweb.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
