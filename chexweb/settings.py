@@ -5,6 +5,7 @@ Local defaults (SQLite under var/, Redis on 127.0.0.1, a GraphPipe server on 127
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """`600/minute`: requests per second, minute, hour or day."""
+    value = os.environ.get(name) or default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate like 600/minute, got {value!r}")
+    return value
 
 
 LOCKOUT_PARAMETERS = ("username", "ip_address", "user_agent")
@@ -271,13 +280,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "diagnoses.api.throttling.UserThrottle",
-        "diagnoses.api.throttling.AnonymousThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["diagnoses.api.throttling.RequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("CHEXWEB_API_RATE_USER", "600/minute"),
-        "anonymous": os.environ.get("CHEXWEB_API_RATE_ANONYMOUS", "60/minute"),
+        "user": env_rate("CHEXWEB_API_RATE_USER", "600/minute"),
+        "anonymous": env_rate("CHEXWEB_API_RATE_ANONYMOUS", "60/minute"),
     },
     "EXCEPTION_HANDLER": "diagnoses.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "diagnoses.api.schema.ApiAutoSchema",
@@ -299,15 +305,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"FindingEnum": "inference.findings.FINDINGS"},
 }
-# Throttle counters shared by all web workers (Redis); the rest of Django keeps its defaults.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "chexweb-throttle",
-    },
-}
+# API request counts shared by all web workers (diagnoses/api/throttling.py).
+CHEXWEB_THROTTLE_REDIS_URL = REDIS_URL
 # Callbacks: a signed JSON POST to a study's callback_url when it finishes.
 CHEXWEB_CALLBACK_SECRET = os.environ.get("CHEXWEB_CALLBACK_SECRET", "")
 CHEXWEB_CALLBACKS_ALLOW_PRIVATE = env_bool("CHEXWEB_CALLBACKS_ALLOW_PRIVATE", False)

@@ -8,6 +8,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler
 
+from diagnoses.api.throttling import refusal_counted
+
 NON_FIELD = "non_field_errors"
 
 
@@ -24,6 +26,7 @@ class IdempotencyKeyReused(exceptions.APIException):
 
 
 def api_exception_handler(exc, context):
+    exc = refusal_counted(exc, context)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=get_error_detail(exc))
     elif isinstance(exc, Http404):
