@@ -64,7 +64,7 @@ def refusal_counted(exc, context):
     permission, an Accept the API cannot give) is counted too; over the limit, the refusal is
     429 instead."""
     view, request = context.get("view"), context.get("request")
-    if request is None or getattr(request, COUNTED, False) or isinstance(exc, exceptions.Throttled):
+    if request is None or getattr(request, COUNTED, False):
         return exc
     try:
         view.check_throttles(request)

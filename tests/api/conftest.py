@@ -1,4 +1,4 @@
-"""API tests: users of each role with tokens, a DRF client, throttle counts in the suite's Redis."""
+"""API tests: users of each role with tokens, a DRF client, request counts in the suite's Redis."""
 
 import pytest
 import redis
