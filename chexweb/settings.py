@@ -5,11 +5,14 @@ Local defaults (SQLite under var/, Redis on 127.0.0.1, a GraphPipe server on 127
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from chexweb.client_address import trusted_proxies_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +43,33 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value.strip() == "":
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """`600/minute`: requests per second, minute, hour or day."""
+    value = os.environ.get(name) or default
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate like 600/minute, got {value!r}")
+    return value
+
+
+LOCKOUT_PARAMETERS = ("username", "ip_address", "user_agent")
+
+
+def env_lockout_parameters(name: str, default: list) -> list:
+    """`username+ip_address` locks a username from one address; `username,ip_address` locks a
+    username (from everywhere) and an address (for every username), each on its own failures."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    parameters = []
+    for item in value.split(","):
+        combined = [part.strip() for part in item.split("+")]
+        if not all(part in LOCKOUT_PARAMETERS for part in combined):
+            raise ImproperlyConfigured(f"{name}: lockouts by {', '.join(LOCKOUT_PARAMETERS)}, "
+                                       f"combined with + and separated by commas, got {value!r}")
+        parameters.append(combined[0] if len(combined) == 1 else combined)
+    return parameters
 
 
 DEBUG = env_bool("CHEXWEB_DEBUG", False)
@@ -77,15 +107,22 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# The reverse proxies in front (addresses or networks, comma-separated; none by default): only
+# from these is X-Forwarded-For read for the client's address (chexweb/client_address.py), which
+# the API throttle and the log-in lockout count by.
+CHEXWEB_TRUSTED_PROXIES = trusted_proxies_parse(os.environ.get("CHEXWEB_TRUSTED_PROXIES", ""))
+
 # Login throttling (django-axes): a username is locked for a while after repeated failures
-# from one address. The lockout is stored in the database, so every web process sees it.
+# from one client address. The lockout is stored in the database, so every web process sees it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("CHEXWEB_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("CHEXWEB_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("CHEXWEB_LOGIN_LOCKOUT_PARAMETERS",
+                                                 [["username", "ip_address"]])
+AXES_CLIENT_IP_CALLABLE = "chexweb.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -249,13 +286,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "diagnoses.api.throttling.UserThrottle",
-        "diagnoses.api.throttling.AnonymousThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["diagnoses.api.throttling.RequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("CHEXWEB_API_RATE_USER", "600/minute"),
-        "anonymous": os.environ.get("CHEXWEB_API_RATE_ANONYMOUS", "60/minute"),
+        "user": env_rate("CHEXWEB_API_RATE_USER", "600/minute"),
+        "anonymous": env_rate("CHEXWEB_API_RATE_ANONYMOUS", "60/minute"),
     },
     "EXCEPTION_HANDLER": "diagnoses.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "diagnoses.api.schema.ApiAutoSchema",
@@ -277,15 +311,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"FindingEnum": "inference.findings.FINDINGS"},
 }
-# Throttle counters shared by all web workers (Redis); the rest of Django keeps its defaults.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "chexweb-throttle",
-    },
-}
+# API request counts shared by all web workers (diagnoses/api/throttling.py).
+CHEXWEB_THROTTLE_REDIS_URL = REDIS_URL
 # Callbacks: a signed JSON POST to a study's callback_url when it finishes.
 CHEXWEB_CALLBACK_SECRET = os.environ.get("CHEXWEB_CALLBACK_SECRET", "")
 CHEXWEB_CALLBACKS_ALLOW_PRIVATE = env_bool("CHEXWEB_CALLBACKS_ALLOW_PRIVATE", False)

@@ -22,3 +22,9 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("metrics", metrics, name="metrics"),
 ]
+
+# On /api/ paths Django's own refusals answer in the API's error format.
+handler400 = "diagnoses.api.errors.bad_request"
+handler403 = "diagnoses.api.errors.permission_denied"
+handler404 = "diagnoses.api.errors.page_not_found"
+handler500 = "diagnoses.api.errors.server_error"

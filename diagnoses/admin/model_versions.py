@@ -4,6 +4,7 @@ Nothing here edits a model version or a threshold set in place: the services in
 diagnoses/model_versions.py do every write."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
@@ -56,8 +57,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        model_version = ModelVersion.objects.filter(pk=object_id).first() \
-            if str(object_id).isdigit() else None
+        model_version = self.get_object(request, unquote(object_id))  # None for a bad id
         extra_context = {**(extra_context or {}),
                          "can_activate": self.can_activate(request)}
         if model_version is not None and self.can_edit_thresholds(request):

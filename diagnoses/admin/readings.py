@@ -96,6 +96,7 @@ class ReadingModelVersionFilter(admin.SimpleListFilter):
         return [(str(version.pk), str(version)) for version in ModelVersion.objects.all()]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(reading_model_version_id=int(self.value()))
-        return queryset
+        """Only a listed version's id is taken: any other value (`²` too) leaves the list as is."""
+        if self.value() not in {version_id for version_id, _ in self.lookup_choices}:
+            return queryset
+        return queryset.filter(reading_model_version_id=int(self.value()))

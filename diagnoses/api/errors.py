@@ -1,12 +1,22 @@
 """One error format for every 4xx answer of the API:
 `{"error": {"code": "...", "message": "...", "fields": {"name": ["..."]}}}`."""
 
+from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler
+
+from diagnoses.api.throttling import refusal_counted
 
 NON_FIELD = "non_field_errors"
 
@@ -24,6 +34,7 @@ class IdempotencyKeyReused(exceptions.APIException):
 
 
 def api_exception_handler(exc, context):
+    exc = refusal_counted(exc, context)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=get_error_detail(exc))
     elif isinstance(exc, Http404):
@@ -46,6 +57,57 @@ def api_exception_handler(exc, context):
 
 def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+# Django's own refusals (chexweb/urls.py names these handlers): what it refuses before or around
+# the API's views (while reading a body, checking the Host) or answers for a path under /api/
+# that is no endpoint, in the error format on /api/ paths; the web keeps Django's pages.
+API_PATHS = "/api/"
+
+
+def bad_request(request, exception):
+    if not request.path_info.startswith(API_PATHS):
+        return defaults.bad_request(request, exception)
+    code, message = _bad_request_reason(exception)
+    return JsonResponse(error_body(code=code, message=message), status=400)
+
+
+def permission_denied(request, exception):
+    if not request.path_info.startswith(API_PATHS):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(error_body(code="permission_denied",
+                                   message="You do not have permission for this."), status=403)
+
+
+def page_not_found(request, exception):
+    if not request.path_info.startswith(API_PATHS):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse(error_body(code="not_found",
+                                   message=f"There is no API endpoint at {request.path}."),
+                        status=404)
+
+
+def server_error(request):
+    if not request.path_info.startswith(API_PATHS):
+        return defaults.server_error(request)
+    return JsonResponse(error_body(code="server_error",
+                                   message="The server failed to answer; it has been logged."),
+                        status=500)
+
+
+def _bad_request_reason(exception) -> tuple[str, str]:
+    if isinstance(exception, TooManyFieldsSent):
+        return "too_many_fields", (f"The request has more than "
+                                   f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+    if isinstance(exception, TooManyFilesSent):
+        return "too_many_files", (f"The request has more than "
+                                  f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
+    if isinstance(exception, RequestDataTooBig):
+        return "too_large", (f"The request's fields are larger than "
+                             f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes (files aside).")
+    if isinstance(exception, DisallowedHost):
+        return "bad_host", "The Host header names no host this server answers to."
+    return "bad_request", "The request is malformed."
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:

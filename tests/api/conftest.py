@@ -1,6 +1,7 @@
-"""API tests: users of each role with tokens, a DRF client, throttle counts kept in memory."""
+"""API tests: users of each role with tokens, a DRF client, request counts in the suite's Redis."""
 
 import pytest
+import redis
 from rest_framework.test import APIClient
 
 from diagnoses import services
@@ -18,18 +19,23 @@ CALLBACK_SECRET = "test-callback-secret"
 
 
 @pytest.fixture(autouse=True)
-def api_settings(settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                     "LOCATION": "api-tests"},
-    }
+def api_settings(settings, throttle_counts):
     settings.CHEXWEB_CALLBACK_SECRET = CALLBACK_SECRET
     settings.CHEXWEB_CALLBACKS_ALLOW_PRIVATE = True
-    from django.core.cache import caches
-
-    caches["throttle"].clear()
     return settings
+
+
+@pytest.fixture
+def throttle_counts(settings, redis_url) -> redis.Redis:
+    """The API's request counts, in the suite's Redis, none counted yet."""
+    from diagnoses.api.throttling import KEY_PREFIX
+
+    settings.CHEXWEB_THROTTLE_REDIS_URL = redis_url
+    counts = redis.Redis.from_url(redis_url)
+    for key in counts.scan_iter(f"{KEY_PREFIX}:*"):
+        counts.delete(key)
+    yield counts
+    counts.close()
 
 
 def client_for(user) -> APIClient:

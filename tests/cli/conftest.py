@@ -8,7 +8,7 @@ import pytest
 from diagnoses import services
 from diagnoses.api.tokens import api_token_create
 from diagnoses.tasks import diagnose_study
-from tests.api.conftest import api_settings  # noqa: F401  (throttle counts in memory)
+from tests.api.conftest import api_settings, throttle_counts  # noqa: F401  (in Redis)
 from tests.diagnoses.conftest import (  # noqa: F401
     clinician,
     model_server,

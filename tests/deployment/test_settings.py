@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.processes import REPO
 
 SHOW = ("import json; from django.conf import settings as s; "
@@ -63,3 +65,34 @@ def test_a_short_metrics_token_is_refused():
 def test_a_heartbeat_deadline_shorter_than_three_heartbeats_is_refused():
     result = settings_with(CHEXWEB_STUDY_HEARTBEAT_S="10", CHEXWEB_STUCK_PROCESSING_S="20")
     assert result.returncode != 0 and "at least three heartbeats" in result.stderr
+
+
+def setting(expression: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         f"from django.conf import settings as s; print(repr({expression}))"],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_no_proxy_is_trusted_by_default_and_the_lockout_is_per_username_and_address():
+    shown = setting("(s.CHEXWEB_TRUSTED_PROXIES, s.AXES_LOCKOUT_PARAMETERS)",
+                    CHEXWEB_TRUSTED_PROXIES="", CHEXWEB_LOGIN_LOCKOUT_PARAMETERS="")
+    assert shown.stdout.splitlines()[-1] == "((), [['username', 'ip_address']])"
+
+
+def test_trusted_proxies_and_the_lockout_come_from_the_environment():
+    shown = setting("([str(n) for n in s.CHEXWEB_TRUSTED_PROXIES], s.AXES_LOCKOUT_PARAMETERS)",
+                    CHEXWEB_TRUSTED_PROXIES="172.18.0.0/16, 10.0.0.5",
+                    CHEXWEB_LOGIN_LOCKOUT_PARAMETERS="username+ip_address, ip_address")
+    assert shown.stdout.splitlines()[-1] == (
+        "(['172.18.0.0/16', '10.0.0.5/32'], [['username', 'ip_address'], 'ip_address'])")
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("CHEXWEB_TRUSTED_PROXIES", "proxy.internal", "CHEXWEB_TRUSTED_PROXIES: 'proxy.internal'"),
+    ("CHEXWEB_LOGIN_LOCKOUT_PARAMETERS", "username+ip", "CHEXWEB_LOGIN_LOCKOUT_PARAMETERS: lock"),
+    ("CHEXWEB_API_RATE_ANONYMOUS", "60/fortnight", "CHEXWEB_API_RATE_ANONYMOUS must be a rate"),
+])
+def test_a_malformed_proxy_lockout_or_rate_is_refused(name, value, message):
+    refused = setting("s.DEBUG", **{name: value})
+    assert refused.returncode != 0 and message in refused.stderr
