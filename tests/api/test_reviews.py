@@ -24,6 +24,19 @@ def test_a_reviewer_saves_verdicts_and_a_note(reviewer_api, reviewer, diagnosed_
     assert AuditEvent.objects.filter(action="review", channel="api").exists()
 
 
+@pytest.mark.parametrize("content_type", ["application/json",
+                                          "application/x-www-form-urlencoded"])
+def test_a_body_over_the_upload_memory_limit_is_refused_in_the_error_format(
+        reviewer_api, diagnosed_study, settings, content_type):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    note = "x" * 1000
+    body = f'{{"note": "{note}"}}' if content_type == "application/json" else f"note={note}"
+    response = reviewer_api.post(review_url(diagnosed_study), body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_large"
+    assert not Review.objects.exists()
+
+
 def test_saving_again_replaces_the_draft_and_a_sign_off_makes_it_final(reviewer_api,
                                                                        diagnosed_study):
     url = review_url(diagnosed_study)
