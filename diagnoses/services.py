@@ -20,7 +20,8 @@ from inference.graphpipe.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
 from inference.imaging.budget import ImageOverBudget
 from inference.imaging.preprocessing import ImageError, UnsupportedImage
-from inference.imaging.study_image import StudyImage, read_resized_copy, read_study_image, resized_copy
+from diagnoses.study_images import study_image_read
+from inference.imaging.study_image import StudyImage, read_resized_copy, resized_copy
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def _model_input_image(study: Study) -> Image.Image:
     if copy is not None:
         return copy
     with study.image.open("rb") as stored:
-        return read_study_image(stored.read()).image
+        return study_image_read(stored.read()).image
 
 
 def study_resized_copy(study: Study) -> Image.Image | None:
@@ -262,7 +263,7 @@ def _read_upload(image_file: UploadedFile) -> bytes:
 
 def _read_study_image(content: bytes) -> StudyImage:
     try:
-        study_image = read_study_image(content)
+        study_image = study_image_read(content)
     except ImageOverBudget as error:
         raise ValidationError(str(error), code="too_large") from None
     except UnsupportedImage as error:
