@@ -5,7 +5,9 @@ a reason."""
 
 import io
 import random
+import struct
 import time
+import zlib
 
 import numpy as np
 import pytest
@@ -15,13 +17,15 @@ from PIL import Image
 
 from diagnoses import services
 from diagnoses.models import Study
+from pydicom.dataset import Dataset
+
 from tests.security.corpus import SAMPLE_PNG, SIIM
 from tests.security.hostile_images import radiograph
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(180)]
 
 SEED = 20261130
-MUTANTS_PER_FILE = 75
+MUTANTS_PER_FILE = 60
 TIME_LIMIT_S = 90
 HEADER_BYTES = 2048  # where most mutations land: the headers the decoders trust
 INTERESTING = [0, 1, 2, 7, 8, 255, 256, 4096, 32767, 32768, 65500, 65535, 65536, 2**31 - 1,
@@ -33,13 +37,67 @@ def seed_files() -> dict[str, bytes]:
     jpeg = io.BytesIO()
     xray.save(jpeg, format="JPEG", quality=90)
     pixels = np.asarray(xray.resize((256, 256)), dtype=np.uint16) * 16
-    uncompressed = radiograph(256, 256)
-    uncompressed = uncompressed[: len(uncompressed) - pixels.nbytes] + pixels.tobytes()
+    voi, modality = Dataset(), Dataset()
+    voi.LUTDescriptor = [4096, 0, 16]
+    voi.add_new("LUTData", "US", list(range(4095, -1, -1)))
+    modality.LUTDescriptor, modality.ModalityLUTType = [4096, 0, 16], "US"
+    modality.add_new("LUTData", "US", list(range(4096)))
+    with_luts = radiograph(256, 256, VOILUTSequence=[voi], ModalityLUTSequence=[modality])
+    with_luts = with_luts[: len(with_luts) - pixels.nbytes] + pixels.tobytes()
     return {"png": SAMPLE_PNG.read_bytes(), "jpg": jpeg.getvalue(), "dcm": SIIM.read_bytes(),
-            "raw.dcm": uncompressed}
+            "lut.dcm": with_luts}
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, at = [], 8
+    while at + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        chunks.append((data[at + 4:at + 8], data[at + 8:at + 8 + length]))
+        at += 12 + length
+    return chunks
+
+
+def png_of(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(body)) + kind + body
+        + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) for kind, body in chunks)
+
+
+def png_mutant(original: bytes, rng: random.Random) -> bytes:
+    """Chunks changed with their checksums made right, so the decoder parses what it gets."""
+    chunks = png_chunks(original)
+    at = rng.randrange(len(chunks))
+    kind, body = chunks[at]
+    if rng.random() < 0.5 and body:
+        body = bytearray(body)
+        where = rng.randrange(len(body))
+        body[where:where + 4] = rng.choice(INTERESTING).to_bytes(4, "big")[-rng.randint(1, 4):]
+        chunks[at] = (kind, bytes(body))
+    else:
+        kind = rng.choice([b"tEXt", b"zTXt", b"iTXt", b"iCCP", b"sBIT", b"pHYs", b"tRNS",
+                           b"PLTE", b"gAMA", b"eXIf", b"acTL", b"fcTL"])
+        body = rng.randbytes(rng.randint(0, 64))
+        if kind in (b"zTXt", b"iCCP"):
+            body = b"k\0\0" + zlib.compress(rng.randbytes(rng.randint(0, 256)))
+        chunks.insert(rng.randint(1, len(chunks) - 1), (kind, body))
+    return png_of(chunks)
+
+
+def dicom_vr_mutant(original: bytes, rng: random.Random) -> bytes:
+    """An element's explicit VR changed to another two letters."""
+    data = bytearray(original)
+    vr_at = [at for at in range(132, min(len(data), 4096) - 2)
+             if data[at:at + 2].isalpha() and data[at:at + 2].isupper()]
+    at = rng.choice(vr_at)
+    data[at:at + 2] = bytes(rng.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(2))
+    return bytes(data)
 
 
 def mutant(original: bytes, rng: random.Random) -> bytes:
+    if original.startswith(b"\x89PNG") and rng.random() < 0.5:
+        return png_mutant(original, rng)
+    if original[128:132] == b"DICM" and rng.random() < 0.3:
+        return dicom_vr_mutant(original, rng)
     data = bytearray(original)
     for _ in range(rng.randint(1, 4)):
         where = rng.randrange(min(len(data), HEADER_BYTES) if rng.random() < 0.7 else len(data))
