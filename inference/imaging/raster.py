@@ -55,7 +55,9 @@ def read_raster(
         raise
 
 
-def _decoded(image, budget: ImageBudget, formats: tuple[str, ...] | None) -> tuple[Image.Image, str]:
+def _decoded(
+    image: Image.Image, budget: ImageBudget, formats: tuple[str, ...] | None
+) -> tuple[Image.Image, str]:
     image_format = image.format or "unknown"
     if formats is not None and image_format not in formats:
         raise UnsupportedImage(

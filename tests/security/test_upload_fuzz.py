@@ -14,10 +14,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
+from pydicom.dataset import Dataset
 
 from diagnoses import services
 from diagnoses.models import Study
-from pydicom.dataset import Dataset
 
 from tests.security.corpus import SAMPLE_PNG, SIIM
 from tests.security.hostile_images import radiograph
