@@ -4,23 +4,24 @@ The image budget bounds what a correct decoder may cost; this bounds what a brok
 the next decoder bug allocate without end, loop or crash, it costs a child process, refused with an
 ImageError, and never the web or worker process that asked. The child is forked from the caller
 (the decoders are imported already, the upload is not copied), so a decode costs a fork, not a new
-interpreter; it does nothing but decode and send its answer back through a pipe. (A forkserver or
-spawn child would run the caller's main module again: gunicorn's, celery's or pytest's.)
+interpreter; it does nothing but decode, send its answer back through a pipe and exit.
+
+os.fork, not multiprocessing.Process: a Celery prefork worker is a daemonic process, which
+multiprocessing forbids to have children, and a forkserver or spawn child would run the caller's
+main module (gunicorn's, celery's, pytest's) again.
 """
 
 import faulthandler
-import multiprocessing
 import os
 import resource
 import signal
 from dataclasses import dataclass
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from inference.imaging.budget import IMAGE_BUDGET, ImageBudget, ImageOverBudget
 from inference.imaging.preprocessing import ImageError
 from inference.imaging.study_image import StudyImage, read_study_image
-
-_CONTEXT = multiprocessing.get_context("fork")
 
 
 @dataclass(frozen=True)
@@ -33,25 +34,31 @@ class DecodeLimits:
 def read_study_image_isolated(
     data: bytes, *, limits: DecodeLimits = DecodeLimits(), budget: ImageBudget = IMAGE_BUDGET
 ) -> StudyImage:
-    """`read_study_image` in a child process held to LIMITS: the same answer or ImageError, and
-    ImageOverBudget when the child runs out of memory or time or dies."""
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_decode, args=(sender, data, limits, budget), daemon=True)
-    child.start()
+    """`read_study_image` in a child process held to LIMITS: the same answer or ImageError;
+    ImageOverBudget when the child runs out of memory or time."""
+    receiver, sender = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the child: decode, answer, exit without running the parent's exit handlers
+        try:
+            receiver.close()
+            _decode(sender, data, limits, budget)
+        finally:
+            os._exit(0)
     sender.close()
+    reaped = False
     try:
         if not receiver.poll(limits.wall_seconds):
             raise ImageOverBudget(
                 f"image too slow to decode: more than {limits.wall_seconds:g} s")
         outcome = receiver.recv()
     except EOFError:  # the child died without an answer
-        child.join(5)
-        raise _death(child) from None
+        reaped = True
+        raise _death(_exit_code(pid)) from None
     finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
         receiver.close()
+        if not reaped:  # never signal a pid once reaped: it may be another process's by now
+            os.kill(pid, signal.SIGKILL)
+            _exit_code(pid)
     if isinstance(outcome, ImageError):
         raise outcome
     return outcome
@@ -85,8 +92,16 @@ def _address_space() -> int:
         return 0
 
 
-def _death(child) -> ImageError:
-    if child.exitcode == -signal.SIGXCPU:
+def _exit_code(pid: int) -> int | None:
+    """Wait for the child and reap it: its exit code, -signal if a signal ended it."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:  # reaped already (a SIGCHLD handler of the host process)
+        return None
+
+
+def _death(code: int | None) -> ImageError:
+    if code == -signal.SIGXCPU:
         return ImageOverBudget("image too slow to decode: the decoder ran over its CPU time limit")
-    how = f"signal {-child.exitcode}" if (child.exitcode or 0) < 0 else f"exit {child.exitcode}"
+    how = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
     return ImageError(f"not a readable image: the decoder crashed on it ({how})")
