@@ -28,7 +28,8 @@ from pydicom.data import get_testdata_file
 
 from bench.report import write_section
 from inference.imaging.dicom import read_dicom
-from inference.imaging.preprocessing import center_crop, open_image, ten_crop
+from inference.imaging.preprocessing import center_crop, ten_crop
+from inference.imaging.raster import open_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[1]

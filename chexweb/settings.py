@@ -199,6 +199,13 @@ STORAGES = {
 STUDY_MAX_UPLOAD_BYTES = env_int("CHEXWEB_MAX_UPLOAD_BYTES", 64 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Uploads are decoded in a child process held to these limits (inference/imaging/isolation.py):
+# a decoder bug costs the child, never the web or worker process.
+STUDY_DECODE_MEMORY_MB = env_int("CHEXWEB_DECODE_MEMORY_MB", 2048)
+STUDY_DECODE_CPU_S = env_int("CHEXWEB_DECODE_CPU_S", 20)
+if STUDY_DECODE_MEMORY_MB < 256 or STUDY_DECODE_CPU_S < 1:
+    raise ImproperlyConfigured("CHEXWEB_DECODE_MEMORY_MB must be at least 256 and "
+                               "CHEXWEB_DECODE_CPU_S at least 1")
 
 # One model server, or several (GRAPHPIPE_URLS, comma-separated): the client goes on to the next
 # when one is down. GRAPHPIPE_URL keeps the comma-separated list the client takes.

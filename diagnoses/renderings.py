@@ -8,9 +8,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from diagnoses.models import Prediction, Study
+from diagnoses.study_images import study_image_read
 from inference.findings import FINDINGS
 from inference.imaging.heatmaps import heatmap_layer, heatmap_png
-from inference.imaging.study_image import read_study_image
 
 BROWSER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 DISPLAY_MAX_SIDE = 2048
@@ -57,7 +57,7 @@ def _display_png(study: Study) -> bytes:
 
 def _study_image(study: Study):
     with study.image.open("rb") as stored:
-        return read_study_image(stored.read()).image
+        return study_image_read(stored.read()).image
 
 
 def _as_array(cam) -> np.ndarray:

@@ -21,8 +21,10 @@ from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
 from inference.graphpipe.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
-from inference.imaging.preprocessing import ImageError
-from inference.imaging.study_image import StudyImage, read_resized_copy, read_study_image, resized_copy
+from inference.imaging.budget import ImageOverBudget
+from inference.imaging.preprocessing import ImageError, UnsupportedImage
+from diagnoses.study_images import study_image_read
+from inference.imaging.study_image import StudyImage, read_resized_copy, resized_copy
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +193,7 @@ def _model_input_image(study: Study) -> Image.Image:
     if copy is not None:
         return copy
     with study.image.open("rb") as stored:
-        return read_study_image(stored.read()).image
+        return study_image_read(stored.read()).image
 
 
 def study_resized_copy(study: Study) -> Image.Image | None:
@@ -281,9 +283,13 @@ def _read_upload(image_file: UploadedFile) -> bytes:
 
 def _read_study_image(content: bytes) -> StudyImage:
     try:
-        study_image = read_study_image(content)
+        study_image = study_image_read(content)
+    except ImageOverBudget as error:
+        raise ValidationError(str(error), code="too_large") from None
+    except UnsupportedImage as error:
+        raise ValidationError(str(error), code="unsupported_format") from None
     except ImageError as error:
-        raise ValidationError(str(error), code="not_an_image") from error
+        raise ValidationError(str(error), code="not_an_image") from None
     if study_image.format not in FILE_EXTENSIONS:
         raise ValidationError(
             f"{study_image.format} images are not accepted; upload a PNG, JPEG or DICOM "

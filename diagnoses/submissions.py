@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 
 from diagnoses import services
 from diagnoses.models import Study
+from diagnoses.study_images import study_image_read
 from inference.imaging.preprocessing import ImageError
-from inference.imaging.study_image import read_study_image
 
 
 class IdempotencyConflict(Exception):
@@ -83,7 +83,7 @@ def _stored_value(study: Study, name: str, given, content: bytes):
     """What study_create stores for a field: an empty identifier comes from the DICOM header."""
     if name in ("patient_id", "accession_number") and not given and study.image_format == "DICOM":
         try:
-            dicom = read_study_image(content).dicom
+            dicom = study_image_read(content).dicom
         except ImageError:
             return given
         return getattr(dicom, name) if dicom else given

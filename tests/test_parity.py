@@ -11,7 +11,7 @@ from inference.graphpipe.client import GraphPipeClient
 from inference.findings import FINDINGS
 from inference.model.network import build_network
 from inference.pipeline import CENTER_ROW_OF_TENCROP, diagnose_image
-from inference.imaging.preprocessing import open_image
+from inference.imaging.raster import open_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 PROBABILITY_TOLERANCE = 1e-4

@@ -33,6 +33,20 @@ class IdempotencyKeyReused(exceptions.APIException):
     default_code = "idempotency_key_reused"
 
 
+class FileRefused(exceptions.ValidationError):
+    """An uploaded file refused for what it holds: 413 over a size or image budget, 415 not an
+    image format that is accepted, 400 otherwise; `code` says which."""
+
+    STATUSES = {"too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE}
+
+    def __init__(self, refused: DjangoValidationError, *, field: str = "file"):
+        super().__init__({field: refused.messages})
+        code = getattr(refused, "code", None)
+        self.refusal_code = code if code in self.STATUSES else "invalid"
+        self.status_code = self.STATUSES.get(code, status.HTTP_400_BAD_REQUEST)
+
+
 def api_exception_handler(exc, context):
     exc = refusal_counted(exc, context)
     if isinstance(exc, DjangoValidationError):
@@ -46,7 +60,7 @@ def api_exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        code, message = "invalid", _first_message(fields)
+        code, message = getattr(exc, "refusal_code", "invalid"), _first_message(fields)
     else:
         fields = {}
         code = getattr(exc.detail, "code", None) or exc.default_code

@@ -11,7 +11,10 @@ ERRORS = {
     "404": "No such study, prediction or page.",
     "406": "The Accept header asks for a format the API cannot give.",
     "409": "The study is not in a state that allows this (e.g. re-run while it is running).",
-    "415": "The request body is not in a format the operation accepts.",
+    "413": "The file is over the size limit, or its image over the decoding budget (a side, "
+           "the aspect ratio, the pixel count, the decoded or the resized size).",
+    "415": "The request body is not in a format the operation accepts, or the file is not an "
+           "accepted image (PNG, JPEG, DICOM without deflate).",
     "422": "The Idempotency-Key was already used for a different submission.",
     "429": "Too many requests; retry after the number of seconds in Retry-After.",
 }

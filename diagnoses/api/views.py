@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from diagnoses import reviews, selectors, services
 from diagnoses.api import serializers as s
 from diagnoses.api.base import ApiView, audit
-from diagnoses.api.errors import Conflict, IdempotencyKeyReused
+from diagnoses.api.errors import Conflict, FileRefused, IdempotencyKeyReused
 from diagnoses.submissions import IdempotencyConflict, study_submit
 from diagnoses.models import ModelVersion, Prediction, Study
 
@@ -34,7 +34,7 @@ class StudyPages(PageNumberPagination):
 
 class StudyListView(ApiView):
     required_permissions = {"GET": "view_study", "POST": "add_study"}
-    error_statuses = {"POST": (422,)}
+    error_statuses = {"POST": (413, 422)}
     parser_classes = [MultiPartParser]
     pagination_class = StudyPages
     serializer_class = s.StudySerializer
@@ -66,7 +66,7 @@ class StudyListView(ApiView):
                 notes=data["notes"], tencrop=data["tencrop"], callback_url=data["callback_url"],
             )
         except DjangoValidationError as refused:
-            raise exceptions.ValidationError({"file": refused.messages}) from None
+            raise FileRefused(refused) from None
         except IdempotencyConflict as conflict:
             raise IdempotencyKeyReused(
                 f"This Idempotency-Key was already used for a different submission "

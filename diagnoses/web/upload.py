@@ -1,4 +1,7 @@
-"""Submitting studies: one or several files, from the form or from the page's script."""
+"""Submitting studies: one or several files, from the form or from the page's script.
+
+Each file is answered on its own: a good one is stored and listed, a refused one named with its
+reason, whatever the others are."""
 
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -61,7 +64,8 @@ def _refused(request, form, wants_json):
 def _json_answer(form, created, duplicates) -> JsonResponse:
     if form.errors:
         return JsonResponse({"error": {"message": _first_error(form),
-                                       "fields": form.errors.get_json_data()}}, status=400)
+                                       "fields": form.errors.get_json_data()},
+                             "stored": [_stored(study) for study in created]}, status=400)
     if duplicates:
         study = duplicates[0]
         return JsonResponse({
@@ -81,6 +85,11 @@ def _json_answer(form, created, duplicates) -> JsonResponse:
         "status_url": reverse("study-status", args=[study.pk]),
         "status": study.status,
     }, status=201)
+
+
+def _stored(study) -> dict:
+    return {"id": str(study.pk), "file": study.original_filename,
+            "url": reverse("study-detail", args=[study.pk]), "status": study.status}
 
 
 def _first_error(form) -> str:

@@ -5,6 +5,12 @@ plugins), Modality LUT (rescale), then the VOI LUT or the first window (the data
 the file has neither), scaled by that transform's output range to 0..255; MONOCHROME1 is inverted
 last. Only single-frame CR and DX images are accepted.
 
+Untrusted files: the header is read without the pixel data and checked against the image budget
+(Rows, Columns, SamplesPerPixel, NumberOfFrames; the windowing works in float64, 8 bytes a sample)
+before any pixel is decoded. Deflated Explicit VR Little Endian is refused from the file meta alone,
+before pydicom would inflate the whole data set in memory: a 1 MB file can hold a 1 GiB element.
+Whatever pydicom, a codec or a LUT raises becomes a DicomError.
+
 Patient identifiers: DicomStudy carries them for the app to store but leaves them out of its repr;
 no DicomError quotes an element value or shows a pydicom exception (their messages may quote
 values). pydicom validates a value when it is first read, and only numbers (DS, IS); the only
@@ -21,20 +27,36 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset
+from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
-from inference.imaging.preprocessing import MAX_PIXELS, ImageError
+from inference.imaging.budget import IMAGE_BUDGET, ImageBudget, ImageOverBudget
+from inference.imaging.preprocessing import ImageError, UnsupportedImage
 
 ACCEPTED_MODALITIES = ("CR", "DX")
 _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
 _COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 _CODE_STRING = re.compile(r"[A-Z0-9_ ]{1,16}")
 _RECOGNISED = ("SOPClassUID", "Modality", "Rows")
+_WORKING_BYTES_PER_SAMPLE = 8  # the Modality LUT and the window are applied in float64
 
 
 class DicomError(ImageError):
     """The upload is not a DICOM chest radiograph we can read. Never quotes patient data."""
+
+
+class DicomOverBudget(DicomError, ImageOverBudget):
+    """The header asks for more than the image budget allows."""
+
+
+class UnsupportedDicom(DicomError, UnsupportedImage):
+    """A transfer syntax that is not accepted (deflated data sets)."""
 
 
 @dataclass(frozen=True)
@@ -52,19 +74,37 @@ class DicomStudy:
 
 def is_dicom(data: bytes) -> bool:
     """True for a DICOM file: 'DICM' at byte 128, or a bare data set that pydicom can parse."""
-    if data[128:132] == b"DICM":
+    if data[128:132] == b"DICM" or _is_deflated(data):
         return True
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True)
+        return any(keyword in dataset for keyword in _RECOGNISED)
     except Exception:  # anything pydicom cannot parse is not DICOM to us
         return False
-    return any(keyword in dataset for keyword in _RECOGNISED)
 
 
-def read_dicom(source: bytes | Path, *, max_pixels: int = MAX_PIXELS) -> DicomStudy:
+def read_dicom(source: bytes | Path, *, budget: ImageBudget = IMAGE_BUDGET) -> DicomStudy:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    dataset = _dataset(data)
-    _check_is_one_radiograph(dataset, max_pixels)
+    if not is_dicom(data):
+        raise DicomError("not a DICOM file: no 'DICM' marker and no DICOM data set")
+    if _is_deflated(data):
+        raise UnsupportedDicom(
+            "deflated DICOM (Deflated Explicit VR Little Endian) is not accepted: send the file "
+            "uncompressed or with a JPEG, JPEG-LS, JPEG 2000 or RLE transfer syntax"
+        )
+    dataset = _dataset(data)  # the pixel data as stored, at most the file's size: not decoded
+    _check_is_one_radiograph(dataset, budget)
+    try:
+        return _study(dataset)
+    except DicomError:
+        raise
+    except MemoryError:
+        raise DicomOverBudget("image too large to decode: it ran out of memory") from None
+    except Exception as error:  # a bad LUT, VR or value: never quote its message (patient data)
+        raise DicomError(f"not a readable DICOM file: {_problem(error)}") from None
+
+
+def _study(dataset: Dataset) -> DicomStudy:
     return DicomStudy(
         image=_display_image(_decoded(dataset), dataset),
         patient_id=str(dataset.get("PatientID", "")),
@@ -78,13 +118,29 @@ def read_dicom(source: bytes | Path, *, max_pixels: int = MAX_PIXELS) -> DicomSt
     )
 
 
+def _is_deflated(data: bytes) -> bool:
+    """From the file meta alone (pydicom's own reader of it), before anything is inflated."""
+    fp = io.BytesIO(data)
+    try:
+        read_preamble(fp, True)
+        meta = _read_file_meta_info(fp)
+        return meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    except Exception:  # no readable file meta: nothing that pydicom would inflate
+        return False
+
+
+def _problem(error: Exception) -> str:
+    """What went wrong, by the kind of error only: pydicom's messages may quote values."""
+    if isinstance(error, NotImplementedError):
+        return "an element has an unknown or unsupported value representation"
+    return f"malformed ({type(error).__name__})"
+
+
 def _dataset(data: bytes) -> Dataset:
-    if not is_dicom(data):
-        raise DicomError("not a DICOM file: no 'DICM' marker and no DICOM data set")
     try:
         dataset = pydicom.dcmread(io.BytesIO(data), force=True)
     except Exception as error:
-        raise DicomError(f"not a readable DICOM file: malformed ({type(error).__name__})") from None
+        raise DicomError(f"not a readable DICOM file: {_problem(error)}") from None
     if len(dataset) == 0:
         raise DicomError("not a readable DICOM file: malformed or truncated, no element was read")
     if "TransferSyntaxUID" not in dataset.file_meta:  # a bare data set: take what pydicom found
@@ -97,7 +153,17 @@ def _dataset(data: bytes) -> Dataset:
     return dataset
 
 
-def _check_is_one_radiograph(dataset: Dataset, max_pixels: int) -> None:
+def _check_is_one_radiograph(dataset: Dataset, budget: ImageBudget) -> None:
+    """Checked from the header, before the pixels are decoded."""
+    try:
+        _check_header(dataset, budget)
+    except DicomError:
+        raise
+    except Exception as error:  # a bad VR or value among the elements checked
+        raise DicomError(f"not a readable DICOM file: {_problem(error)}") from None
+
+
+def _check_header(dataset: Dataset, budget: ImageBudget) -> None:
     if "PixelData" not in dataset:
         raise DicomError(
             "the DICOM file holds no image (no Pixel Data): it may be a report or a truncated file"
@@ -111,16 +177,18 @@ def _check_is_one_radiograph(dataset: Dataset, max_pixels: int) -> None:
     try:
         frames = int(dataset.get("NumberOfFrames") or 1)
         rows, columns = int(dataset.Rows), int(dataset.Columns)
+        samples = int(dataset.get("SamplesPerPixel") or 1)
         bits_stored, photometric = int(dataset.BitsStored), str(dataset.PhotometricInterpretation)
     except (AttributeError, TypeError, ValueError):
         raise DicomError("not a readable DICOM file: image size or pixel format missing") from None
     if frames > 1:
         raise DicomError(f"multi-frame DICOM ({frames} frames): upload a single radiograph")
-    if rows * columns > max_pixels:
-        raise DicomError(
-            f"image too large to decode: {columns}x{rows} = {rows * columns:,} pixels, "
-            f"the limit is {max_pixels:,}"
-        )
+    try:
+        budget.check(columns, rows, samples=samples, bytes_per_sample=_WORKING_BYTES_PER_SAMPLE)
+    except ImageOverBudget as over:
+        raise DicomOverBudget(str(over)) from None
+    except ImageError as refused:
+        raise DicomError(str(refused)) from None
     if photometric not in _GRAYSCALE + _COLOUR or not 1 <= bits_stored <= 32:
         raise DicomError(f"unsupported DICOM pixel format: {photometric[:16]}, {bits_stored} bits")
 
@@ -135,6 +203,8 @@ def _decoded(dataset: Dataset) -> np.ndarray:
     syntax = dataset.file_meta.TransferSyntaxUID
     try:
         return dataset.pixel_array  # colour arrives as RGB
+    except MemoryError:
+        raise DicomOverBudget("image too large to decode: it ran out of memory") from None
     except Exception as error:  # codec and plugin messages are technical, never patient data
         raise DicomError(
             f"the DICOM pixel data could not be decoded ({syntax.name}): {error}"
@@ -148,10 +218,24 @@ def _display_image(pixels: np.ndarray, dataset: Dataset) -> Image.Image:
     if colour:
         unit = pixels.astype(np.float64) / (2 ** int(dataset.BitsStored) - 1)
     else:
-        unit = _values_of_interest(apply_modality_lut(pixels, dataset), dataset)
+        unit = _values_of_interest(_modality_values(pixels, dataset), dataset)
         if dataset.PhotometricInterpretation == "MONOCHROME1":
             unit = 1.0 - unit
     return Image.fromarray(_eight_bit(unit))  # 2-D uint8 -> 'L', [H, W, 3] uint8 -> 'RGB'
+
+
+def _modality_values(pixels: np.ndarray, dataset: Dataset) -> np.ndarray:
+    """The Modality LUT or rescale: without it the stored values mean nothing, so a broken one
+    (an empty sequence item, a LUT that disagrees with its data) refuses the file."""
+    try:
+        return apply_modality_lut(pixels, dataset)
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise DicomError(
+            f"the DICOM Modality LUT or rescale cannot be applied ({type(error).__name__}): "
+            "its sequence item is empty or disagrees with the pixel data"
+        ) from None
 
 
 def _values_of_interest(values: np.ndarray, dataset: Dataset) -> np.ndarray:
@@ -167,7 +251,9 @@ def _values_of_interest(values: np.ndarray, dataset: Dataset) -> np.ndarray:
             outputs = apply_windowing(np.array([-np.inf, np.inf]), dataset)
         else:
             shown = outputs = values
-    except (ValueError, NotImplementedError, TypeError):  # an unusable VOI: show the data's range
+    except MemoryError:
+        raise
+    except Exception:  # an unusable VOI (disagrees with the data, empty): show the data's range
         shown = outputs = values
     low, high = float(np.min(outputs)), float(np.max(outputs))
     if high <= low:

@@ -14,15 +14,9 @@ gives the same float32 values, bit for bit. Two things make it faster than torch
 The image is resized once. EXIF orientation is not applied, as torchvision does not apply it either.
 """
 
-import io
-import warnings
-from pathlib import Path
-from typing import BinaryIO
-
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 50_000_000
 RESIZE_SHORTER_SIDE = 256
 CROP_SIZE = 224
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -39,39 +33,8 @@ class ImageError(ValueError):
     """The upload is not an image we can read, or is too large to decode."""
 
 
-def open_image(
-    source: bytes | str | Path | BinaryIO, *, max_pixels: int = MAX_PIXELS
-) -> Image.Image:
-    """Decode an image: 'L' for greyscale, 'RGB' otherwise (see `to_grey_or_rgb`).
-
-    Greyscale stays 'L' until after the resize; the model sees it as RGB with three equal channels,
-    exactly as `convert("RGB")` makes it. The pixel count is checked from the header, before
-    anything is decoded.
-    """
-    fp = io.BytesIO(source) if isinstance(source, bytes) else source
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(fp)
-    except UnidentifiedImageError as error:
-        raise ImageError("not a readable image: unknown or unsupported format") from error
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"image too large to decode: {error}") from error
-    width, height = image.size
-    if width * height > max_pixels:
-        image.close()
-        raise ImageError(
-            f"image too large to decode: {width}x{height} = {width * height:,} pixels, "
-            f"the limit is {max_pixels:,}"
-        )
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        image.close()
-        raise ImageError(
-            f"not a readable image: truncated or corrupt {image.format}: {error}"
-        ) from error
-    return to_grey_or_rgb(image)
+class UnsupportedImage(ImageError):
+    """A format or an encoding that is not accepted (GIF, TIFF, text, deflated DICOM, ...)."""
 
 
 def to_grey_or_rgb(image: Image.Image) -> Image.Image:

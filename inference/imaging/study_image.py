@@ -10,16 +10,18 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from inference.imaging.budget import IMAGE_BUDGET, ImageBudget
 from inference.imaging.dicom import DicomStudy, is_dicom, read_dicom
 from inference.imaging.plausibility import frontal_radiograph_warnings
 from inference.imaging.preprocessing import (
-    MAX_PIXELS,
     RESIZE_SHORTER_SIDE,
     ImageError,
-    open_image,
     resized,
     to_grey_or_rgb,
 )
+from inference.imaging.raster import open_image, read_raster
+
+RASTER_FORMATS = ("PNG", "JPEG")
 
 
 @dataclass(frozen=True)
@@ -33,19 +35,22 @@ class StudyImage:
     warnings: list[str]  # reasons this is unlikely to be a frontal chest radiograph
 
 
-def read_study_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> StudyImage:
+def read_study_image(data: bytes, *, budget: ImageBudget = IMAGE_BUDGET) -> StudyImage:
     """The upload's image, 'L' for greyscale and 'RGB' otherwise, with its format, DICOM facts and
     warnings. Greyscale stays 'L' until after the resize; the model sees it as RGB with three equal
     channels, exactly as convert("RGB") makes it.
 
-    Raises ImageError (DicomError for DICOM files) with a message fit to show the uploader.
+    Only PNG, JPEG (RASTER_FORMATS) and DICOM are decoded; the cost of decoding is checked
+    against BUDGET from the header first. Raises ImageError (DicomError for DICOM files) with a
+    message fit to show the uploader: ImageOverBudget over the budget, UnsupportedImage for a
+    format that is not accepted.
     """
     if is_dicom(data):
-        study = read_dicom(data, max_pixels=max_pixels)
+        study = read_dicom(data, budget=budget)
         image, image_format = to_grey_or_rgb(study.image), "DICOM"
     else:
         study = None
-        image, image_format = open_image(data, max_pixels=max_pixels), _raster_format(data)
+        image, image_format = read_raster(data, budget=budget, formats=RASTER_FORMATS)
     return StudyImage(image, image_format, study, frontal_radiograph_warnings(image))
 
 
@@ -65,8 +70,3 @@ def read_resized_copy(data: bytes) -> Image.Image:
                          f"this preprocessing (shorter side {RESIZE_SHORTER_SIDE})")
     return image
 
-
-def _raster_format(data: bytes) -> str:
-    """Read from the header again: `open_image` may return a converted copy, which has no format."""
-    with Image.open(io.BytesIO(data)) as raster:
-        return raster.format or "unknown"

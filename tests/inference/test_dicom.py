@@ -14,6 +14,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian, generate_uid
 
+from inference.imaging.budget import ImageBudget
 from inference.imaging.dicom import DicomError, is_dicom, read_dicom
 from inference.imaging.preprocessing import ImageError
 
@@ -274,7 +275,7 @@ def test_too_many_pixels_are_refused_before_decoding(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("inference.imaging.dicom._decoded", must_not_decode)
 
     with pytest.raises(DicomError, match=r"too large to decode: 1024x1024 = 1,048,576 pixels"):
-        read_dicom(SIIM, max_pixels=1_000_000)
+        read_dicom(SIIM, budget=ImageBudget(max_pixels=1_000_000))
 
 
 @NO_SAMPLES

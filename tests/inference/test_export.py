@@ -17,7 +17,8 @@ from inference.model import provenance
 from inference.model.export import ExportError, export_onnx, main
 from inference.findings import FINDINGS
 from inference.model.network import CheXNet, build_network
-from inference.imaging.preprocessing import center_crop, open_image, ten_crop
+from inference.imaging.preprocessing import center_crop, ten_crop
+from inference.imaging.raster import open_image
 from inference.model.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
 from inference.model.weights import PUBLISHED_GIT_BLOB_ID, git_blob_id
 

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from inference.imaging.heatmaps import cam_box, heatmap_overlay, heatmap_png
-from inference.imaging.preprocessing import open_image, resized_size
+from inference.imaging.preprocessing import resized_size
+from inference.imaging.raster import open_image
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from inference.imaging.plausibility import colour_difference, frontal_radiograph_warnings
-from inference.imaging.preprocessing import open_image
+from inference.imaging.raster import open_image
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / ".." / "shared" / "samples"

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from inference.imaging.budget import ImageBudget
 from inference.imaging.preprocessing import (
     ImageError,
     center_crop,
-    open_image,
     preprocess,
     ten_crop,
     to_grey_or_rgb,
     to_rgb,
 )
+from inference.imaging.raster import open_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +169,7 @@ def test_it_refuses_an_image_over_the_pixel_limit_before_decoding() -> None:
     # 8000x8000 = 64 megapixels, with pixel data whose decoding fails: the limit answers first.
     content = png_claiming_size(8000, 8000)
     with pytest.raises(ImageError, match="truncated or corrupt PNG"):
-        open_image(content, max_pixels=100_000_000)
+        open_image(content, budget=ImageBudget(max_pixels=100_000_000))
 
     with pytest.raises(ImageError, match=r"too large to decode: 8000x8000 = 64,000,000 pixels"):
         open_image(content)
@@ -178,8 +179,12 @@ def test_the_pixel_limit_can_be_lowered() -> None:
     content = png_bytes(Image.new("L", (100, 100)))
 
     with pytest.raises(ImageError, match="limit is 9,999"):
-        open_image(content, max_pixels=9_999)
-    assert open_image(content, max_pixels=10_000).size == (100, 100)
+        open_image(content, budget=ImageBudget(max_pixels=9_999))
+    assert open_image(content, budget=ImageBudget(max_pixels=10_000)).size == (100, 100)
+
+
+# A row of a few values: a shape the image budget refuses for uploads, allowed here to test values.
+ONE_ROW = ImageBudget(min_side=1, max_aspect_ratio=5, max_resized_pixels=256 * 256 * 5)
 
 
 def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
@@ -187,7 +192,7 @@ def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped() -> None:
     content = png_bytes(Image.fromarray(values))
     assert Image.open(io.BytesIO(content)).mode == "I;16"
 
-    image = open_image(content)
+    image = open_image(content, budget=ONE_ROW)
 
     assert image.mode == "L"
     assert np.asarray(image)[0].tolist() == [0, 0, 1, 117, 255]
@@ -211,8 +216,8 @@ def test_32_bit_integer_and_float_images_are_scaled_too() -> None:
     integer = Image.fromarray(np.array([[0, 257, 65535]], dtype=np.int32))
     floating = Image.fromarray(np.array([[-1.0, 0.0, 1.0]], dtype=np.float32))
 
-    assert np.asarray(open_image(tiff_bytes(integer)))[0].tolist() == [0, 1, 255]
-    assert np.asarray(open_image(tiff_bytes(floating)))[0].tolist() == [0, 128, 255]
+    assert np.asarray(open_image(tiff_bytes(integer), budget=ONE_ROW))[0].tolist() == [0, 1, 255]
+    assert np.asarray(open_image(tiff_bytes(floating), budget=ONE_ROW))[0].tolist() == [0, 128, 255]
     assert np.asarray(to_rgb(floating))[0, :, 0].tolist() == [0, 128, 255]
 
 

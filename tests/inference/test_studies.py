@@ -9,7 +9,9 @@ import pytest
 from PIL import Image
 
 from inference.imaging.dicom import DicomError, read_dicom
-from inference.imaging.preprocessing import ImageError, center_crop, open_image, ten_crop, to_rgb
+from inference.imaging.budget import ImageBudget
+from inference.imaging.preprocessing import ImageError, center_crop, ten_crop, to_rgb
+from inference.imaging.raster import open_image
 from inference.imaging.study_image import StudyImage, read_study_image
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
@@ -104,10 +106,10 @@ def test_refusals_keep_their_messages() -> None:
     with pytest.raises(ImageError, match="not a readable image"):
         read_study_image(b"just some text, not an image")
     with pytest.raises(ImageError, match="too large"):
-        read_study_image(encoded(Image.new("L", (100, 100)), "PNG"), max_pixels=9_999)
+        read_study_image(encoded(Image.new("L", (100, 100)), "PNG"), budget=ImageBudget(max_pixels=9_999))
 
 
 @NO_SAMPLES
 def test_a_dicom_refusal_is_a_dicom_error() -> None:
     with pytest.raises(DicomError, match="too large"):
-        read_study_image(SAMPLE_DICOMS[0].read_bytes(), max_pixels=1000)
+        read_study_image(SAMPLE_DICOMS[0].read_bytes(), budget=ImageBudget(max_pixels=1000))
