@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from inference.findings import FINDINGS
+from inference.imaging.dicom import HEADER_TEXT_MAX_CHARS
 
 # The longest note (a study's or a review's) any channel accepts: a report lays it out in one
 # paragraph, whose cost grows faster than its length.
@@ -35,12 +36,15 @@ class Study(models.Model):
     image_sha256 = models.CharField(max_length=64, db_index=True)
     image_format = models.CharField(max_length=16)
     original_filename = models.CharField(max_length=255, blank=True)
-    patient_id = models.CharField("patient identifier", max_length=64, blank=True, db_index=True)
-    accession_number = models.CharField(max_length=64, blank=True, db_index=True)
-    study_instance_uid = models.CharField("study instance UID", max_length=64, blank=True)
+    patient_id = models.CharField("patient identifier", max_length=HEADER_TEXT_MAX_CHARS["PatientID"],
+                                  blank=True, db_index=True)
+    accession_number = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["AccessionNumber"],
+                                        blank=True, db_index=True)
+    study_instance_uid = models.CharField("study instance UID", blank=True,
+                                          max_length=HEADER_TEXT_MAX_CHARS["StudyInstanceUID"])
     study_date = models.DateField(null=True, blank=True)
-    modality = models.CharField(max_length=16, blank=True)
-    view_position = models.CharField(max_length=16, blank=True)
+    modality = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["Modality"], blank=True)
+    view_position = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["ViewPosition"], blank=True)
     image_warnings = models.JSONField(
         default=list, blank=True,
         help_text="Why the image may not be a frontal chest radiograph, shown with the result.",

@@ -27,6 +27,7 @@ import numpy as np
 import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
 from pydicom.uid import (
@@ -44,6 +45,16 @@ _GRAYSCALE = ("MONOCHROME1", "MONOCHROME2")
 _COLOUR = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 _CODE_STRING = re.compile(r"[A-Z0-9_ ]{1,16}")
 _RECOGNISED = ("SOPClassUID", "Modality", "Rows")
+# The header's text kept with a study, and the most characters each may have: DICOM's own limits
+# (LO and UI 64, CS 16), the accession number allowed 64 as PACS send longer ones than SH's 16.
+# The study's columns are as wide (diagnoses/models.py takes these); a longer value is refused.
+HEADER_TEXT_MAX_CHARS = {
+    "PatientID": 64,
+    "AccessionNumber": 64,
+    "StudyInstanceUID": 64,
+    "ViewPosition": 16,
+    "Modality": 16,
+}
 _WORKING_BYTES_PER_SAMPLE = 8  # the Modality LUT and the window are applied in float64
 
 
@@ -107,15 +118,28 @@ def read_dicom(source: bytes | Path, *, budget: ImageBudget = IMAGE_BUDGET) -> D
 def _study(dataset: Dataset) -> DicomStudy:
     return DicomStudy(
         image=_display_image(_decoded(dataset), dataset),
-        patient_id=str(dataset.get("PatientID", "")),
-        study_instance_uid=str(dataset.get("StudyInstanceUID", "")),
-        accession_number=str(dataset.get("AccessionNumber", "")),
+        patient_id=_header_text(dataset, "PatientID"),
+        study_instance_uid=_header_text(dataset, "StudyInstanceUID"),
+        accession_number=_header_text(dataset, "AccessionNumber"),
         study_date=_date(dataset.get("StudyDate")),
-        view_position=str(dataset.get("ViewPosition", "")),
-        modality=str(dataset.Modality),
+        view_position=_header_text(dataset, "ViewPosition"),
+        modality=_header_text(dataset, "Modality"),
         photometric_interpretation=str(dataset.PhotometricInterpretation),
         bits_stored=int(dataset.BitsStored),
     )
+
+
+def _header_text(dataset: Dataset, keyword: str) -> str:
+    """A header value as the file has it: several values (a backslash in the text) joined by
+    backslashes again, not a Python list; refused when longer than the study can keep."""
+    value = dataset.get(keyword)
+    if value is None:
+        return ""
+    text = "\\".join(map(str, value)) if isinstance(value, MultiValue) else str(value)
+    limit = HEADER_TEXT_MAX_CHARS[keyword]
+    if len(text) > limit:
+        raise DicomError(f"{keyword} is longer than {limit} characters")
+    return text
 
 
 def _is_deflated(data: bytes) -> bool:

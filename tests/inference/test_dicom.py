@@ -349,3 +349,20 @@ def test_patient_data_stays_out_of_the_study_repr_warnings_and_logs(
     assert study.patient_id == PATIENT_ID and study.study_date is None
     logged = caplog.text + "".join(str(warning.message) for warning in recwarn)
     assert not any(secret in repr(study) + logged for secret in (PATIENT_ID, "PHI-2024"))
+
+
+@pytest.mark.parametrize("keyword, limit", [("PatientID", 64), ("AccessionNumber", 64),
+                                            ("StudyInstanceUID", 64), ("ViewPosition", 16)])
+def test_a_header_value_longer_than_a_study_keeps_is_refused(keyword: str, limit: int) -> None:
+    pixels = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    assert getattr(read_dicom(synthetic_radiograph(pixels, **{keyword: "1" * limit})),
+                   {"PatientID": "patient_id", "AccessionNumber": "accession_number",
+                    "StudyInstanceUID": "study_instance_uid",
+                    "ViewPosition": "view_position"}[keyword]) == "1" * limit
+    with pytest.raises(DicomError, match=f"{keyword} is longer than {limit} characters"):
+        read_dicom(synthetic_radiograph(pixels, **{keyword: "1" * (limit + 1)}))
+
+
+def test_a_patient_id_with_a_backslash_is_kept_as_the_header_s_text() -> None:
+    pixels = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)
+    assert read_dicom(synthetic_radiograph(pixels, PatientID="HDR\\42")).patient_id == "HDR\\42"
