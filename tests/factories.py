@@ -19,7 +19,7 @@ from diagnoses import services
 from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
 from diagnoses.roles import user_role_assign
 from inference.findings import FINDINGS
-from tests.shared import SAMPLES
+from tests.shared import SAMPLES, skip_without
 
 PASSWORD = "x-ray-4-ever!"
 SAMPLE = "nih512_00027426_000.png"
@@ -38,8 +38,10 @@ def user_create(*, username: str, role: str | None = None, password: str = PASSW
 
 def upload(name: str = SAMPLE, content: bytes | None = None) -> SimpleUploadedFile:
     """An uploaded file: the shared sample called `name`, or `content` under that name."""
-    data = (SAMPLES / name).read_bytes() if content is None else content
-    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+    if content is None:
+        skip_without(SAMPLES / name)
+        content = (SAMPLES / name).read_bytes()
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
 
 
 def study_uploaded(*, uploaded_by, image_file=None, **fields) -> Study:
@@ -67,6 +69,7 @@ def study_stored(*, uploaded_by, status: str = "done", with_image: bool = False,
               "patient_id": f"P-{number:06d}", "accession_number": f"ACC-{number:06d}", **fields}
     study = Study(uploaded_by=uploaded_by, status=status, **fields)
     if with_image:
+        skip_without(SAMPLES / SAMPLE)
         study.image.save(f"study-{number}.png", ContentFile((SAMPLES / SAMPLE).read_bytes()),
                          save=False)
     else:

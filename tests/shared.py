@@ -33,6 +33,11 @@ def shared_missing() -> list[Path]:
     return missing
 
 
+NEEDS_SAMPLES = pytest.mark.skipif(
+    not (SAMPLE_PNGS and SAMPLE_DICOMS),
+    reason=f"shared material not found: sample PNGs and DICOMs in {SAMPLES} (see tests/shared.py)")
+
+
 def needs(*paths: Path) -> pytest.MarkDecorator:
     """Skips a test when any of `paths` (shared material) is missing, saying which."""
     missing = [str(path) for path in paths if not path.exists()]
@@ -41,6 +46,8 @@ def needs(*paths: Path) -> pytest.MarkDecorator:
 
 
 def skip_without(path: Path) -> None:
-    """For a fixture: skip the test when `path` (shared material) is missing, saying which."""
+    """Skips the test (or, called at a module's top, the module) when `path` (shared material) is
+    missing, saying which."""
     if not path.exists():
-        pytest.skip(f"shared material not found: {path} (see tests/shared.py)")
+        pytest.skip(f"shared material not found: {path} (see tests/shared.py)",
+                    allow_module_level=True)

@@ -23,7 +23,6 @@ import redis
 import requests
 from PIL import Image
 
-from tests.conftest import SAMPLES
 from tests.processes import (
     Process,
     answers_http,
@@ -32,6 +31,7 @@ from tests.processes import (
     run_checked,
     wait_until,
 )
+from tests.shared import SAMPLES
 
 # What the worker and beat processes read (chexweb/settings.py). The sweeper re-sends a study
 # queued for 15 s and queues again one processing for 25 s (> the 20 s hard time limit).

@@ -8,8 +8,8 @@ from diagnoses import services
 from diagnoses.model_server import model_server_client
 from diagnoses.models import Study
 from diagnoses.tasks import diagnose_study, retry_countdown
-from tests.conftest import SAMPLES
 from tests.processes import free_port
+from tests.shared import SAMPLES
 
 
 def test_the_retry_countdown_doubles_up_to_the_maximum_with_some_jitter(settings):

@@ -7,9 +7,11 @@ from django.urls import reverse
 
 from diagnoses.models import Study
 from tests.factories import study_diagnosed
-from tests.security.corpus import odd_but_valid, refused
+from tests.security.corpus import SAMPLE_PNG, odd_but_valid, refused
+from tests.shared import skip_without
 
 pytestmark = pytest.mark.django_db
+skip_without(SAMPLE_PNG)  # read below, as the tests are collected
 
 
 def as_file(upload) -> SimpleUploadedFile:
