@@ -10,7 +10,7 @@ from django.urls import reverse
 from diagnoses import model_versions
 from diagnoses.models import AuditEvent, Study
 from inference.findings import FINDINGS
-from tests.factories import study_diagnosed, study_uploaded, upload
+from tests.factories import PASSWORD, study_diagnosed, study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 SIIM = "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
@@ -155,7 +155,7 @@ def test_thresholds_mark_flagged_findings_first_on_the_result_page(as_clinician,
 def test_password_change(client, clinician):
     client.force_login(clinician)
     response = client.post(reverse("password_change"), {
-        "old_password": "x-ray-4-ever!", "new_password1": "a-much-longer-secret-42",
+        "old_password": PASSWORD, "new_password1": "a-much-longer-secret-42",
         "new_password2": "a-much-longer-secret-42"})
     assert response.status_code == 302
     clinician.refresh_from_db()
