@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: shared material, the exported model, real servers."""
+"""Fixtures shared by the whole suite: shared material, the exported model, real servers, the
+role users and the per-test storage of uploads."""
 
 import hashlib
 import shutil
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from diagnoses.model_server import model_server_client
+from tests import factories
 from tests.processes import (
     REPO,
     Process,
@@ -16,24 +19,34 @@ from tests.processes import (
     run_checked,
     wait_until,
 )
+from tests.shared import (
+    SAMPLE_PNGS,
+    SAMPLES,
+    STANDIN_CHECKPOINT,
+    in_ci,
+    shared_missing,
+    skip_without,
+)
 
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "samples"
-STANDIN_CHECKPOINT = SHARED / "models" / "chexnet-standin.pth.tar"
-SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
+
+def pytest_configure(config):
+    if in_ci() and (missing := shared_missing()):
+        raise pytest.UsageError(
+            "CI=true and the shared material is missing: "
+            + ", ".join(str(path) for path in missing)
+            + " (put the shared folder beside the checkout, or set CHEXWEB_SHARED_DIR)")
 
 
 @pytest.fixture(scope="session")
 def standin_checkpoint() -> Path:
-    if not STANDIN_CHECKPOINT.exists():
-        pytest.skip(f"stand-in checkpoint not found at {STANDIN_CHECKPOINT}")
+    skip_without(STANDIN_CHECKPOINT)
     return STANDIN_CHECKPOINT
 
 
 @pytest.fixture(scope="session")
 def sample_pngs() -> list[Path]:
     if not SAMPLE_PNGS:
-        pytest.skip(f"no sample PNGs in {SAMPLES}")
+        skip_without(SAMPLES / "*.png")
     return SAMPLE_PNGS
 
 
@@ -92,3 +105,86 @@ def redis_url() -> str:
                process=server)
     yield url
     server.stop()
+
+
+@pytest.fixture
+def model_server(settings, graphpipe_url):
+    """This process's GraphPipe client pointed at the suite's real model server."""
+    settings.GRAPHPIPE_URL = graphpipe_url
+    model_server_client.cache_clear()
+    yield graphpipe_url
+    model_server_client.cache_clear()
+
+
+@pytest.fixture
+def unreachable_model_server(settings):
+    """This process's GraphPipe client pointed at a port nothing listens on."""
+    settings.GRAPHPIPE_URL = f"http://127.0.0.1:{free_port()}"
+    model_server_client.cache_clear()
+    yield settings.GRAPHPIPE_URL
+    model_server_client.cache_clear()
+
+
+@pytest.fixture
+def study_storage(settings, tmp_path) -> Path:
+    """Uploads stored in this test's own folder (the Django test folders use it for every
+    test, through an autouse fixture in their conftest)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path / "media"}},
+    }
+    return tmp_path / "media"
+
+
+# --- the role users, and a test client logged in as each ------------------------------------
+
+@pytest.fixture
+def clinician(db):
+    return factories.user_create(username="dr.house", role="clinician")
+
+
+@pytest.fixture
+def reviewer(db):
+    return factories.user_create(username="dr.cuddy", role="reviewer")
+
+
+@pytest.fixture
+def administrator(db):
+    return factories.user_create(username="it.admin", role="admin")
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in, but in no role."""
+    return factories.user_create(username="visitor")
+
+
+@pytest.fixture
+def as_clinician(client, clinician):
+    client.force_login(clinician)
+    return client
+
+
+@pytest.fixture
+def as_reviewer(client, reviewer):
+    client.force_login(reviewer)
+    return client
+
+
+@pytest.fixture
+def as_administrator(client, administrator):
+    client.force_login(administrator)
+    return client
+
+
+@pytest.fixture
+def throttle_counts(settings, redis_url) -> redis.Redis:
+    """The API's request counts, in the suite's Redis, none counted yet."""
+    from diagnoses.api.throttling import KEY_PREFIX
+
+    settings.CHEXWEB_THROTTLE_REDIS_URL = redis_url
+    counts = redis.Redis.from_url(redis_url)
+    for key in counts.scan_iter(f"{KEY_PREFIX}:*"):
+        counts.delete(key)
+    yield counts
+    counts.close()

@@ -6,8 +6,8 @@ import io
 import pytest
 
 from diagnoses.exports import COLUMNS, studies_csv
-from diagnoses.models import ModelVersion, Study
-from tests.admin.conftest import prediction_add, signed_off
+from diagnoses.models import Study
+from tests.factories import model_version_create, prediction_add, review_signed_off
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +35,9 @@ def test_it_writes_one_row_per_study_with_its_top_and_flagged_findings(make_stud
 
 def test_it_uses_the_latest_prediction_and_its_review(make_study, reviewer):
     study = make_study(probabilities={"Mass": 0.9})
-    signed_off(study.predictions.get(), reviewer)
-    newer = ModelVersion.objects.create(identity="b" * 64, name="Second build",
-                                        weights_verified=True)
-    prediction_add(study, newer, {"Nodule": 0.8})
+    review_signed_off(prediction=study.predictions.get(), reviewer=reviewer)
+    newer = model_version_create(identity="b" * 64, name="Second build", weights_verified=True)
+    prediction_add(study=study, model_version=newer, probabilities={"Nodule": 0.8})
     [row] = rows(Study.objects.all())
     assert (row["top finding"], row["model version"]) == ("Nodule", str(newer))
     assert row["reviewed"] == "no" and row["warning"] == ""
@@ -52,7 +51,7 @@ def test_a_study_without_a_prediction_has_empty_reading_cells(make_study):
 
 
 def test_a_reviewed_study_says_so(make_study, reviewer):
-    signed_off(make_study().predictions.get(), reviewer)
+    review_signed_off(prediction=make_study().predictions.get(), reviewer=reviewer)
     assert rows(Study.objects.all())[0]["reviewed"] == "yes"
 
 

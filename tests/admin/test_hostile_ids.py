@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from diagnoses.models import ModelVersion
-from tests.admin.conftest import signed_off
+from tests.factories import review_signed_off
 
 pytestmark = pytest.mark.django_db
 HOSTILE = ["²", "١٢", "-1", "1e3", "99999999999999999999999", "x"]
@@ -38,7 +38,7 @@ def every_kind(make_study, reviewer):
     other.current_thresholds()
     make_study(model_version=other)
     study = make_study(probabilities={"Effusion": 0.9})
-    signed_off(study.predictions.get(), reviewer)
+    review_signed_off(prediction=study.predictions.get(), reviewer=reviewer)
     return study
 
 

@@ -5,10 +5,11 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from diagnoses import model_versions, services
+from diagnoses import model_versions
 from diagnoses.model_server import model_server_client
 from diagnoses.models import AuditEvent, ModelVersion, Study, ThresholdSet
 from inference.findings import FINDINGS
+from tests.factories import model_version_create, study_diagnosed
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def thresholds_of(value: float, **changes) -> dict[str, str]:
 
 
 def test_activating_one_version_deactivates_the_others(as_administrator, model_version):
-    other = ModelVersion.objects.create(identity="b" * 64, name="Second build", is_active=True)
+    other = model_version_create(identity="b" * 64, name="Second build", is_active=True)
     response = as_administrator.post(
         reverse("admin:diagnoses_modelversion_activate", args=[model_version.pk]), follow=True)
     assert "is active: new studies and re-runs go to" in response.content.decode()
@@ -164,10 +165,6 @@ def test_a_study_is_read_by_the_active_versions_server(settings, clients_cleared
     settings.GRAPHPIPE_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     model_version = model_versions.model_version_register_from_server(serving_url=graphpipe_url)
     model_versions.model_version_activate(model_version=model_version, user=None)
-    from tests.diagnoses.conftest import upload
-
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
-    services.study_diagnose(study_id=study.pk)
-    study.refresh_from_db()
+    study = study_diagnosed(uploaded_by=clinician)
     assert study.status == Study.Status.DONE
     assert study.predictions.get().model_version == model_version

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.admin.conftest import signed_off
+from tests.factories import review_signed_off
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +12,7 @@ def test_the_prediction_list_shows_top_finding_flagged_count_and_review(as_revie
                                                                         make_study):
     prediction = make_study(patient_id="P-7", probabilities={"Effusion": 0.91, "Mass": 0.62}) \
         .predictions.get()
-    signed_off(prediction, reviewer)
+    review_signed_off(prediction=prediction, reviewer=reviewer)
     response = as_reviewer.get(reverse("admin:diagnoses_prediction_changelist"))
     [row] = response.context["cl"].result_list
     assert (row.top_finding, row.top_probability, row.flagged_count, row.reviewed) == (
@@ -23,7 +23,7 @@ def test_the_prediction_list_shows_top_finding_flagged_count_and_review(as_revie
 def test_predictions_filter_by_flagged_finding_and_reviewed(as_reviewer, reviewer, make_study):
     effusion = make_study(probabilities={"Effusion": 0.9}).predictions.get()
     other = make_study().predictions.get()
-    signed_off(other, reviewer)
+    review_signed_off(prediction=other, reviewer=reviewer)
     url = reverse("admin:diagnoses_prediction_changelist")
     assert list(as_reviewer.get(url, {"flagged": "Effusion"}).context["cl"].result_list) == [
         effusion]
@@ -39,7 +39,8 @@ def test_a_prediction_page_shows_its_14_findings_read_only(as_administrator, mak
 
 
 def test_reviews_are_listed_and_read_only(as_administrator, reviewer, make_study):
-    review = signed_off(make_study(patient_id="P-7").predictions.get(), reviewer)
+    review = review_signed_off(prediction=make_study(patient_id="P-7").predictions.get(),
+                               reviewer=reviewer)
     page = as_administrator.get(reverse("admin:diagnoses_review_changelist"),
                                 {"signed_off": "yes"}).content.decode()
     assert "dr.cuddy" in page and "P-7" in page

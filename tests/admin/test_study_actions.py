@@ -7,8 +7,8 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from diagnoses.models import AuditEvent, FindingVerdict, ModelVersion, Review, Study
-from tests.admin.conftest import prediction_add
+from diagnoses.models import AuditEvent, FindingVerdict, Review, Study
+from tests.factories import model_version_create, prediction_add
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def audited(action: str) -> list[tuple]:
 def test_rerun_queues_each_finished_study_once_and_audits_it(as_reviewer, make_study,
                                                             django_capture_on_commit_callbacks):
     done, failed = make_study(), make_study(status="failed", predicted=False)
-    ModelVersion.objects.create(identity="b" * 64, name="Second build", is_active=True)
+    model_version_create(identity="b" * 64, name="Second build", is_active=True)
     with django_capture_on_commit_callbacks() as queued:
         response = act(as_reviewer, "rerun_with_active_model_version", [done, failed])
     assert len(queued) == 2
@@ -53,8 +53,8 @@ def test_rerun_leaves_studies_in_progress_alone(as_reviewer, make_study,
 def test_mark_reviewed_signs_off_the_latest_prediction_as_the_acting_user(as_reviewer, reviewer,
                                                                           make_study):
     study = make_study()
-    newer = ModelVersion.objects.create(identity="b" * 64, name="Second build")
-    latest = prediction_add(study, newer, {"Mass": 0.8})
+    newer = model_version_create(identity="b" * 64, name="Second build")
+    latest = prediction_add(study=study, model_version=newer, probabilities={"Mass": 0.8})
     response = act(as_reviewer, "mark_reviewed", [study])
     review = Review.objects.get()
     assert (review.prediction, review.reviewer) == (latest, reviewer)

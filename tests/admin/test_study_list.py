@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from diagnoses.models import ModelVersion, Study
-from tests.admin.conftest import prediction_add, signed_off
+from diagnoses.models import Study
+from tests.factories import model_version_create, prediction_add, review_signed_off
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def listed(client, **query) -> list[Study]:
 
 def test_each_row_shows_the_latest_reading(as_reviewer, make_study, reviewer):
     study = make_study(patient_id="P-7", probabilities={"Effusion": 0.91, "Mass": 0.62})
-    signed_off(study.predictions.get(), reviewer)
+    review_signed_off(prediction=study.predictions.get(), reviewer=reviewer)
     [row] = listed(as_reviewer)
     assert (row.top_finding, row.top_probability, row.flagged_count, row.reviewed) == (
         "Effusion", 0.91, 2, True)
@@ -43,9 +43,9 @@ def test_a_study_without_a_prediction_is_listed_with_empty_readings(as_reviewer,
 
 def test_a_new_prediction_is_unreviewed_until_signed_off(as_reviewer, make_study, reviewer):
     study = make_study()
-    signed_off(study.predictions.get(), reviewer)
-    newer = ModelVersion.objects.create(identity="b" * 64, name="Second build")
-    prediction_add(study, newer, {"Nodule": 0.7})
+    review_signed_off(prediction=study.predictions.get(), reviewer=reviewer)
+    newer = model_version_create(identity="b" * 64, name="Second build")
+    prediction_add(study=study, model_version=newer, probabilities={"Nodule": 0.7})
     [row] = listed(as_reviewer)
     assert (row.top_finding, row.reviewed) == ("Nodule", False)
 
@@ -63,17 +63,17 @@ def test_it_filters_by_a_finding_at_or_above_its_threshold(as_reviewer, make_stu
 
 
 def test_it_filters_by_the_model_version_of_the_latest_prediction(as_reviewer, make_study):
-    newer = ModelVersion.objects.create(identity="b" * 64, name="Second build")
+    newer = model_version_create(identity="b" * 64, name="Second build")
     old = make_study()
     rerun = make_study()
-    prediction_add(rerun, newer, {})
+    prediction_add(study=rerun, model_version=newer, probabilities={})
     assert listed(as_reviewer, model_version=str(newer.pk)) == [rerun]
     assert listed(as_reviewer, model_version=str(old.predictions.get().model_version_id)) == [old]
 
 
 def test_it_filters_by_reviewed(as_reviewer, make_study, reviewer):
     reviewed, unreviewed = make_study(), make_study()
-    signed_off(reviewed.predictions.get(), reviewer)
+    review_signed_off(prediction=reviewed.predictions.get(), reviewer=reviewer)
     assert listed(as_reviewer, reviewed="yes") == [reviewed]
     assert listed(as_reviewer, reviewed="no") == [unreviewed]
 
@@ -103,7 +103,7 @@ def test_a_list_of_20_studies_takes_a_fixed_number_of_queries(as_reviewer, make_
     for number in range(18):
         study = make_study(probabilities={"Mass": 0.7})
         if number % 2:
-            signed_off(study.predictions.get(), reviewer)
+            review_signed_off(prediction=study.predictions.get(), reviewer=reviewer)
     with django_assert_max_num_queries(12):
         assert len(listed(as_reviewer)) == 20
     with CaptureQueriesContext(connection) as twenty:
@@ -118,7 +118,7 @@ def test_it_says_when_listed_results_are_not_medical_predictions(as_reviewer, ma
 
 
 def test_results_of_verified_weights_carry_no_warning(as_reviewer, make_study):
-    make_study(model_version=ModelVersion.objects.create(identity="c" * 64, name="Published",
-                                                         weights_verified=True))
+    make_study(model_version=model_version_create(identity="c" * 64, name="Published",
+                                                  weights_verified=True))
     make_study(status="queued", predicted=False)
     assert 'id="standin-warning"' not in as_reviewer.get(LIST).content.decode()

@@ -8,7 +8,7 @@ from django.urls import reverse
 from PIL import Image
 
 from diagnoses.models import AuditEvent, Study
-from tests.admin.conftest import prediction_add
+from tests.factories import model_version_create, prediction_add, study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -102,23 +102,16 @@ def test_an_admin_deletes_a_study_with_its_predictions_and_it_is_audited(as_admi
 
 
 def test_a_study_read_twice_shows_both_predictions(as_reviewer, make_study):
-    from diagnoses.models import ModelVersion
-
     study = make_study(probabilities={"Effusion": 0.9})
-    prediction_add(study, ModelVersion.objects.create(identity="b" * 64, name="Second build"),
-                   {"Nodule": 0.8})
+    prediction_add(study=study,
+                   model_version=model_version_create(identity="b" * 64, name="Second build"),
+                   probabilities={"Nodule": 0.8})
     page = page_of(as_reviewer, study)
     assert "Second build" in page and "CheXNet stand-in" in page
 
 
 def test_the_thumbnail_comes_from_the_resized_copy_kept_at_upload(as_reviewer, clinician):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from diagnoses import services
-    from tests.conftest import SAMPLES
-
-    study = services.study_create(uploaded_by=clinician, image_file=SimpleUploadedFile(
-        "x.png", (SAMPLES / "nih_00000001_000.png").read_bytes()))
+    study = study_uploaded(uploaded_by=clinician, image_file=upload("nih_00000001_000.png"))
     study.image.storage.delete(study.image.name)  # not needed for the thumbnail
     response = as_reviewer.get(reverse("admin:diagnoses_study_thumbnail", args=[study.pk]))
     assert response.status_code == 200

@@ -1,21 +1,17 @@
-"""API tests: users of each role with tokens, a DRF client, request counts in the suite's Redis."""
+"""API tests: a token client for each role user, request counts in the suite's Redis."""
 
 import pytest
-import redis
 from rest_framework.test import APIClient
 
-from diagnoses import services
 from diagnoses.api.tokens import api_token_create
-from tests.diagnoses.conftest import (  # noqa: F401  (fixtures used by the API tests)
-    clinician,
-    model_server,
-    outsider,
-    reviewer,
-    study_storage,
-    upload,
-)
+from tests.factories import study_diagnosed
 
 CALLBACK_SECRET = "test-callback-secret"
+
+
+@pytest.fixture(autouse=True)
+def private_storage(study_storage):
+    """Each test's uploads in a folder of its own."""
 
 
 @pytest.fixture(autouse=True)
@@ -23,19 +19,6 @@ def api_settings(settings, throttle_counts):
     settings.CHEXWEB_CALLBACK_SECRET = CALLBACK_SECRET
     settings.CHEXWEB_CALLBACKS_ALLOW_PRIVATE = True
     return settings
-
-
-@pytest.fixture
-def throttle_counts(settings, redis_url) -> redis.Redis:
-    """The API's request counts, in the suite's Redis, none counted yet."""
-    from diagnoses.api.throttling import KEY_PREFIX
-
-    settings.CHEXWEB_THROTTLE_REDIS_URL = redis_url
-    counts = redis.Redis.from_url(redis_url)
-    for key in counts.scan_iter(f"{KEY_PREFIX}:*"):
-        counts.delete(key)
-    yield counts
-    counts.close()
 
 
 def client_for(user) -> APIClient:
@@ -47,13 +30,13 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def api(clinician) -> APIClient:  # noqa: F811
+def api(clinician) -> APIClient:
     """A clinician's token client."""
     return client_for(clinician)
 
 
 @pytest.fixture
-def reviewer_api(reviewer) -> APIClient:  # noqa: F811
+def reviewer_api(reviewer) -> APIClient:
     return client_for(reviewer)
 
 
@@ -63,13 +46,9 @@ def anonymous() -> APIClient:
 
 
 @pytest.fixture
-def diagnosed_study(clinician, model_server):  # noqa: F811
+def diagnosed_study(clinician, model_server):
     """A study the real model server has read."""
-    study = services.study_create(uploaded_by=clinician, image_file=upload(), patient_id="P-1",
-                                  accession_number="ACC-1")
-    services.study_diagnose(study_id=study.pk)
-    study.refresh_from_db()
-    return study
+    return study_diagnosed(uploaded_by=clinician, patient_id="P-1", accession_number="ACC-1")
 
 
 class CallbackReceiver:

@@ -18,8 +18,8 @@ import requests
 
 from inference.findings import FINDINGS
 from tests.api.conftest import CallbackReceiver
-from tests.conftest import SAMPLES
 from tests.processes import REPO
+from tests.shared import SAMPLES
 from tests.system.conftest import stack  # noqa: F401  (the module's running product)
 
 pytestmark = pytest.mark.system

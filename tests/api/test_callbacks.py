@@ -10,7 +10,7 @@ from diagnoses import callbacks
 from diagnoses.tasks import deliver_callback
 from diagnoses.models import CallbackDelivery, Study
 from tests.api.conftest import CALLBACK_SECRET
-from tests.diagnoses.conftest import upload
+from tests.factories import study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_a_submission_with_a_private_callback_url_is_refused(api, public_only):
 
 
 def finished_study(clinician, callback_url: str, status: str = "done") -> Study:
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
+    study = study_uploaded(uploaded_by=clinician)
     services.study_fail(study_id=study.pk, reason="for the test")
     Study.objects.filter(pk=study.pk).update(callback_url=callback_url, status=status)
     return Study.objects.get(pk=study.pk)

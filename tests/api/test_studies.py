@@ -1,10 +1,9 @@
 import pytest
 
-from diagnoses import services
 from diagnoses.models import AuditEvent, Study
 from inference.findings import FINDINGS
 from tests.api.conftest import client_for
-from tests.diagnoses.conftest import upload
+from tests.factories import study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +160,7 @@ def test_a_finished_study_can_be_rerun(api, diagnosed_study, django_capture_on_c
 
 
 def test_a_queued_study_cannot_be_rerun(api, clinician):
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
+    study = study_uploaded(uploaded_by=clinician)
     response = api.post(f"{STUDIES}{study.pk}/rerun/")
     assert response.status_code == 409
     assert response.json()["error"] == {

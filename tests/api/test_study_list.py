@@ -1,8 +1,7 @@
 import pytest
 
-from diagnoses import services
 from diagnoses.models import Study
-from tests.diagnoses.conftest import upload
+from tests.factories import study_uploaded
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +13,8 @@ def studies(clinician):
     made = {}
     for patient, accession, status in [("P-100", "ACC-1", "done"), ("P-200", "ACC-2", "failed"),
                                        ("Q-300", "ACC-3", "queued")]:
-        study = services.study_create(uploaded_by=clinician, image_file=upload(),
-                                      patient_id=patient, accession_number=accession)
+        study = study_uploaded(uploaded_by=clinician, patient_id=patient,
+                               accession_number=accession)
         Study.objects.filter(pk=study.pk).update(status=status)
         made[patient] = study
     return made

@@ -8,16 +8,16 @@ import pytest
 from diagnoses import services
 from diagnoses.api.tokens import api_token_create
 from diagnoses.tasks import diagnose_study
-from tests.api.conftest import api_settings, throttle_counts  # noqa: F401  (in Redis)
-from tests.diagnoses.conftest import (  # noqa: F401
-    clinician,
-    model_server,
-    study_storage,
-)
+from tests.api.conftest import api_settings  # noqa: F401  (throttle counts in Redis)
+
+
+@pytest.fixture(autouse=True)
+def private_storage(study_storage):
+    """Each test's uploads in a folder of its own."""
 
 
 @pytest.fixture
-def eager_diagnoses(model_server, monkeypatch):  # noqa: F811
+def eager_diagnoses(model_server, monkeypatch):
     """A queued study is diagnosed at once in this process, by the worker's task, without a
     broker (Celery's eager mode would still take a producer from the broker pool)."""
     monkeypatch.setattr(services, "_queue_diagnosis",
@@ -25,7 +25,7 @@ def eager_diagnoses(model_server, monkeypatch):  # noqa: F811
 
 
 @pytest.fixture
-def chexweb(live_server, clinician, eager_diagnoses, monkeypatch, tmp_path):  # noqa: F811
+def chexweb(live_server, clinician, eager_diagnoses, monkeypatch, tmp_path):
     """CHEXWEB_URL and CHEXWEB_TOKEN of a clinician; no config file of the machine is read."""
     _, key = api_token_create(user=clinician, name="cli tests", days=1)
     monkeypatch.setenv("CHEXWEB_URL", live_server.url)

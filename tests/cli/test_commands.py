@@ -5,7 +5,7 @@ import pytest
 from chexweb_cli.client import ProgressBody
 from chexweb_cli.commands import main
 from diagnoses.models import Study
-from tests.conftest import SAMPLES
+from tests.shared import SAMPLES
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from diagnoses.models import ModelVersion
+from tests.factories import model_version_create
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -77,8 +78,8 @@ def test_it_checks_each_of_several_model_servers(client, all_up, graphpipe_url):
 
 
 def test_it_checks_the_servers_of_the_active_model_version(client, all_up, graphpipe_url):
-    ModelVersion.objects.create(identity="elsewhere", name="CheXNet elsewhere", is_active=True,
-                                serving_url=f"http://127.0.0.1:{free_port()}")
+    model_version_create(identity="elsewhere", name="CheXNet elsewhere", is_active=True,
+                         serving_url=f"http://127.0.0.1:{free_port()}")
     assert client.get("/healthz").status_code == 503  # GRAPHPIPE_URL answers, but is not used
     ModelVersion.objects.update(serving_url=graphpipe_url)
     assert client.get("/healthz").status_code == 200

@@ -6,30 +6,26 @@ from django.db import connection
 from django.utils import timezone
 
 from diagnoses import selectors
-from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study, ThresholdSet
+from diagnoses.models import Prediction, Study
 from diagnoses.selectors import StudyFilters
+from tests.factories import model_version_create, prediction_add, review_signed_off, study_stored
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def study(django_user_model):
-    user = django_user_model.objects.create_user(username="dr.house", password="x")
-    return Study.objects.create(uploaded_by=user, image="studies/a.png", image_sha256="a" * 64,
-                                image_format="PNG", patient_id="pat-0042",
-                                accession_number="ACC-77", status="done")
+def study(clinician):
+    return study_stored(uploaded_by=clinician, patient_id="pat-0042", accession_number="ACC-77")
 
 
 def reading(study, *, identity: str, flagged: bool, created_at=None) -> Prediction:
-    version = ModelVersion.objects.create(identity=identity, name=identity)
-    thresholds = ThresholdSet.objects.create(model_version=version, thresholds={})
-    prediction = Prediction.objects.create(study=study, model_version=version,
-                                           threshold_set=thresholds, preprocessing="center",
-                                           heatmaps=[], preprocessing_ms=1, inference_ms=1)
+    """A reading by a model version of its own, Effusion flagged or not (at 0.5)."""
+    prediction = prediction_add(study=study,
+                                model_version=model_version_create(identity=identity,
+                                                                   name=identity),
+                                probabilities={"Effusion": 0.9 * flagged})
     if created_at is not None:
         Prediction.objects.filter(pk=prediction.pk).update(created_at=created_at)
-    Finding.objects.create(prediction=prediction, name="Effusion", probability=0.9 * flagged,
-                           threshold=0.5, flagged=flagged)
     return prediction
 
 
@@ -51,10 +47,9 @@ def test_an_older_flagged_reading_does_not_count(study):
     assert listed(flagged_finding="Effusion") == []
 
 
-def test_reviewed_means_the_latest_reading_is_signed_off(study, django_user_model):
-    reviewer = django_user_model.objects.create_user(username="dr.cuddy", password="x")
+def test_reviewed_means_the_latest_reading_is_signed_off(study, reviewer):
     first = reading(study, identity="v1", flagged=True)
-    Review.objects.create(prediction=first, reviewer=reviewer, signed_off_at=timezone.now())
+    review_signed_off(prediction=first, reviewer=reviewer)
     assert listed(reviewed=True) == [study] and listed(reviewed=False) == []
     reading(study, identity="v2", flagged=True)
     assert listed(reviewed=True) == [] and listed(reviewed=False) == [study]

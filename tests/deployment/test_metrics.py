@@ -10,6 +10,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from diagnoses.models import Study
+from tests.factories import study_stored, user_create
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -42,25 +43,18 @@ def scrape(client) -> dict:
             for sample in family.samples}
 
 
-def make_study(user, number: int, status: str, **times) -> Study:
-    return Study.objects.create(uploaded_by=user, image=f"studies/{number}.png",
-                                image_sha256=f"{number:064x}", image_format="PNG", status=status,
-                                **times)
-
-
 def test_it_refuses_anyone_without_a_staff_login_or_the_token(client, settings, broker,
-                                                              django_user_model):
+                                                              clinician):
     settings.CHEXWEB_METRICS_TOKEN = TOKEN
     anonymous = client.get("/metrics")
     assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
-    clinician = django_user_model.objects.create_user(username="dr.house", password="x")
     client.force_login(clinician)
     assert client.get("/metrics").status_code == 403
 
 
-def test_a_staff_login_reads_it_without_a_token(client, broker, django_user_model):
-    admin = django_user_model.objects.create_user(username="ops", password="x", is_staff=True)
+def test_a_staff_login_reads_it_without_a_token(client, broker):
+    admin = user_create(username="ops", is_staff=True)
     client.force_login(admin)
     assert client.get("/metrics").status_code == 200
 
@@ -70,10 +64,9 @@ def test_no_token_set_means_no_token_works(client, settings, broker):
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
 
 
-def test_it_counts_studies_per_status(scraper, django_user_model):
-    user = django_user_model.objects.create_user(username="dr.house", password="x")
-    for number, status in enumerate(["queued", "queued", "processing", "done", "done", "done"]):
-        make_study(user, number, status)
+def test_it_counts_studies_per_status(scraper, clinician):
+    for status in ["queued", "queued", "processing", "done", "done", "done"]:
+        study_stored(uploaded_by=clinician, status=status)
     metrics = scrape(scraper)
     assert {status: metrics[("chexweb_studies", (("status", status),))]
             for status in Study.Status.values} == {"queued": 2, "processing": 1, "done": 3,
@@ -97,17 +90,15 @@ def test_it_says_when_redis_is_down(scraper, settings):
     assert not any(name == "chexweb_queue_messages" for name, _ in metrics)
 
 
-def test_it_reports_latency_of_the_studies_finished_in_the_last_hour(scraper,
-                                                                     django_user_model):
-    user = django_user_model.objects.create_user(username="dr.house", password="x")
+def test_it_reports_latency_of_the_studies_finished_in_the_last_hour(scraper, clinician):
     now = timezone.now()
     for number in range(10):  # queued 1..10 s, processed in 2 s
-        study = make_study(user, number, "done")
+        study = study_stored(uploaded_by=clinician, status="done")
         Study.objects.filter(pk=study.pk).update(
             created_at=now - timedelta(seconds=60),
             started_at=now - timedelta(seconds=59 - number),
             finished_at=now - timedelta(seconds=57 - number))
-    old = make_study(user, 99, "failed")
+    old = study_stored(uploaded_by=clinician, status="failed")
     Study.objects.filter(pk=old.pk).update(created_at=now - timedelta(hours=3),
                                            started_at=now - timedelta(hours=3),
                                            finished_at=now - timedelta(hours=2))

@@ -9,7 +9,7 @@ from PIL import Image
 
 from diagnoses import services
 from diagnoses.models import Study
-from tests.diagnoses.conftest import upload
+from tests.factories import study_diagnosed, study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -31,36 +31,33 @@ def test_typed_identifiers_win_over_the_dicom_header(clinician):
     assert (study.patient_id, study.accession_number) == ("TYPED", "ACC-TYPED")
 
 
-def test_a_dicom_study_is_shown_to_the_browser_as_png(logged_in, clinician):
-    study = services.study_create(uploaded_by=clinician, image_file=upload(SIIM))
-    response = logged_in.get(reverse("study-image", args=[study.pk]))
+def test_a_dicom_study_is_shown_to_the_browser_as_png(as_clinician, clinician):
+    study = study_uploaded(uploaded_by=clinician, image_file=upload(SIIM))
+    response = as_clinician.get(reverse("study-image", args=[study.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert Image.open(BytesIO(response.content)).size == (1024, 1024)
     assert response["Cache-Control"] == "no-store, private"
 
 
 def test_a_dicom_study_is_diagnosed(clinician, model_server):
-    study = services.study_create(uploaded_by=clinician, image_file=upload(SIIM))
-    services.study_diagnose(study_id=study.pk)
-    study.refresh_from_db()
+    study = study_diagnosed(uploaded_by=clinician, image_file=upload(SIIM))
     assert study.status == Study.Status.DONE
     assert study.predictions.get().findings.count() == 14
 
 
-def test_the_heatmap_of_a_finding_is_an_overlay_of_the_image(logged_in, clinician, model_server):
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
-    services.study_diagnose(study_id=study.pk)
+def test_the_heatmap_of_a_finding_is_an_overlay_of_the_image(as_clinician, clinician, model_server):
+    study = study_diagnosed(uploaded_by=clinician)
     prediction = study.predictions.get()
     url = reverse("study-heatmap", args=[study.pk, prediction.pk, "Effusion"])
-    response = logged_in.get(url)
+    response = as_clinician.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     overlay = np.asarray(Image.open(BytesIO(response.content)).convert("RGB")).astype(int)
     original = np.asarray(Image.open(study.image.open("rb")).convert("RGB")).astype(int)
     assert overlay.shape == original.shape
     assert np.abs(overlay - original).max() > 30  # some heat is painted
-    assert logged_in.get(url).content == response.content  # rendered once, cached
+    assert as_clinician.get(url).content == response.content  # rendered once, cached
     missing = reverse("study-heatmap", args=[study.pk, prediction.pk, "Covid"])
-    assert logged_in.get(missing).status_code == 404
+    assert as_clinician.get(missing).status_code == 404
 
 
 def test_an_image_that_may_not_be_a_chest_radiograph_is_accepted_with_a_warning(clinician):

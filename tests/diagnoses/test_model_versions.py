@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 
 from diagnoses import model_versions, services
 from diagnoses.model_server import model_server_client
-from diagnoses.models import ModelVersion, Study
+from diagnoses.models import Study
 from inference.findings import FINDINGS
 from inference.identity import onnx_model_identity
 from tests.conftest import start_model_server
-from tests.diagnoses.conftest import upload
+from tests.factories import model_version_create, study_diagnosed, study_uploaded
 
 pytestmark = pytest.mark.django_db
 
@@ -39,27 +39,20 @@ def all_at(value: float) -> dict[str, float]:
     return {name: value for name in FINDINGS}
 
 
-def diagnosed(clinician) -> Study:
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
-    services.study_diagnose(study_id=study.pk)
-    study.refresh_from_db()
-    return study
-
-
 def test_findings_at_or_above_their_threshold_are_flagged(clinician, model_server, chexnet_onnx):
     identity = onnx_model_identity(chexnet_onnx)
     model_versions.model_version_register(identity=identity, thresholds=all_at(0.0) | {"Hernia": 1.0})
-    study = diagnosed(clinician)
+    study = study_diagnosed(uploaded_by=clinician)
     findings = {f.name: f for f in study.predictions.get().findings.all()}
     assert all(findings[name].flagged for name in FINDINGS if name != "Hernia")
     assert not findings["Hernia"].flagged and findings["Hernia"].threshold == 1.0
 
 
 def test_a_threshold_change_is_a_new_set_and_old_predictions_keep_theirs(clinician, model_server):
-    first = diagnosed(clinician).predictions.get()
+    first = study_diagnosed(uploaded_by=clinician).predictions.get()
     model_version = first.model_version
     model_versions.threshold_set_create(model_version=model_version, thresholds=all_at(0.0))
-    second = diagnosed(clinician).predictions.get()
+    second = study_diagnosed(uploaded_by=clinician).predictions.get()
     first.refresh_from_db()
     assert first.threshold_set != second.threshold_set
     assert first.threshold_set.thresholds == all_at(0.5)
@@ -73,7 +66,7 @@ def test_a_threshold_change_is_a_new_set_and_old_predictions_keep_theirs(clinici
     (all_at(0.5) | {"Covid": 0.5}, "unknown: Covid"),
 ])
 def test_bad_thresholds_are_refused(model_server, thresholds, message):
-    model_version = ModelVersion.objects.create(identity="x", name="x")
+    model_version = model_version_create(identity="x", name="x")
     with pytest.raises(ValidationError, match=message):
         model_versions.threshold_set_create(model_version=model_version, thresholds=thresholds)
     assert not model_version.threshold_sets.exists()
@@ -81,7 +74,7 @@ def test_bad_thresholds_are_refused(model_server, thresholds, message):
 
 def test_a_rerun_on_a_new_model_version_keeps_both_predictions(clinician, model_server, settings,
                                                                second_graphpipe_url):
-    study = diagnosed(clinician)
+    study = study_diagnosed(uploaded_by=clinician)
     services.study_rerun(study=study)
     settings.GRAPHPIPE_URL = second_graphpipe_url
     model_server_client.cache_clear()
@@ -95,13 +88,13 @@ def test_a_rerun_on_a_new_model_version_keeps_both_predictions(clinician, model_
 
 
 def test_a_rerun_on_the_same_model_version_adds_no_prediction(clinician, model_server):
-    study = diagnosed(clinician)
+    study = study_diagnosed(uploaded_by=clinician)
     services.study_rerun(study=study)
     services.study_diagnose(study_id=study.pk)
     assert study.predictions.count() == 1
 
 
 def test_a_study_in_progress_cannot_be_rerun(clinician):
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
+    study = study_uploaded(uploaded_by=clinician)
     with pytest.raises(ValidationError, match="finished or failed"):
         services.study_rerun(study=study)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -26,7 +25,7 @@ from diagnoses.models import (
     Review,
     Study,
 )
-from tests.admin.conftest import SAMPLE, prediction_add, user_in_role
+from tests.factories import model_version_create, prediction_add, study_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -141,27 +140,15 @@ assert {case.values[0].name for case in CASES} == {field.name for field in FIELD
 
 
 @pytest.fixture
-def clinician(django_user_model):
-    return user_in_role(django_user_model, "dr.house", "clinician")  # force_login: no password
-
-
-@pytest.fixture
-def reviewer(django_user_model):
-    return user_in_role(django_user_model, "dr.cuddy", "reviewer")
-
-
-@pytest.fixture
 def reported_study(clinician, reviewer) -> Study:
     """A done study with a prediction and a review (not signed off) with one verdict, built in the
     database (no model server)."""
-    model = ModelVersion.objects.create(identity="b" * 64, name="CheXNet stand-in",
-                                        onnx_sha256="c" * 64, checkpoint_sha256="d" * 64)
-    study = Study(uploaded_by=clinician, image_sha256="e" * 64, image_format="PNG",
-                  patient_id="P-1", accession_number="ACC-1", modality="DX",
-                  view_position="PA", status="done")
-    study.image.save("study.png", ContentFile(SAMPLE.read_bytes()), save=False)
-    study.save()
-    prediction = prediction_add(study, model, {"Effusion": 0.9})
+    model = model_version_create(onnx_sha256="c" * 64, checkpoint_sha256="d" * 64)
+    study = study_stored(uploaded_by=clinician, with_image=True, image_sha256="e" * 64,
+                         patient_id="P-1", accession_number="ACC-1", modality="DX",
+                         view_position="PA")
+    prediction = prediction_add(study=study, model_version=model,
+                                probabilities={"Effusion": 0.9})
     review = Review.objects.create(prediction=prediction, reviewer=reviewer, note="small effusion")
     FindingVerdict.objects.create(review=review, finding=prediction.findings.get(name="Effusion"),
                                   verdict="agree")
@@ -196,8 +183,8 @@ def assert_printed_as_text(printed: Report, value: str, copies: int = 1) -> None
     assert printed.actions == set()  # no link, javascript or otherwise
 
 
-def test_a_report_prints_the_study_and_its_review(logged_in, reported_study):
-    printed = report(logged_in, reported_study)
+def test_a_report_prints_the_study_and_its_review(as_clinician, reported_study):
+    printed = report(as_clinician, reported_study)
     for line in ("Patient: P-1", "Accession: ACC-1", "Modality: DX", "View: PA", "dr.house",
                  "CheXNet stand-in", "Review by dr.cuddy (not signed off): Effusion: agree. "
                  "Note: small effusion", "WARNING: Not the verified published CheXNet weights"):
@@ -206,11 +193,11 @@ def test_a_report_prints_the_study_and_its_review(logged_in, reported_study):
 
 
 @pytest.mark.parametrize(("field", "value"), CASES)
-def test_every_value_of_a_study_is_printed_as_text(logged_in, reported_study, field, value,
+def test_every_value_of_a_study_is_printed_as_text(as_clinician, reported_study, field, value,
                                                    caplog):
     field.put(reported_study, value)
     with caplog.at_level(logging.DEBUG):
-        printed = report(logged_in, reported_study)
+        printed = report(as_clinician, reported_study)
     assert_printed_as_text(printed, field.shown(value), field.copies)
     assert not [record for record in caplog.records if value in record.getMessage()]
 
@@ -253,14 +240,14 @@ DICOM_CASES = [
 
 
 @pytest.mark.parametrize(("keyword", "value"), DICOM_CASES)
-def test_a_dicom_header_value_is_printed_as_text(logged_in, keyword, value, caplog):
+def test_a_dicom_header_value_is_printed_as_text(as_clinician, keyword, value, caplog):
     crafted = radiograph(**{keyword: value})
     caplog.clear()  # pydicom's own warnings about the crafted value, while building it
     with caplog.at_level(logging.DEBUG):
-        uploaded = logged_in.post(reverse("study-upload"), {"image": crafted})
+        uploaded = as_clinician.post(reverse("study-upload"), {"image": crafted})
         assert uploaded.status_code == 302
         study = Study.objects.get()
         assert getattr(study, DICOM_ELEMENTS[keyword]) == value  # the header reached the study
-        printed = report(logged_in, study)
+        printed = report(as_clinician, study)
     assert_printed_as_text(printed, value)
     assert not [record for record in caplog.records if value in record.getMessage()]

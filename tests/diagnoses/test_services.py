@@ -12,10 +12,11 @@ from diagnoses.models import Finding, Prediction, Study
 from inference.findings import FINDINGS
 from inference.imaging.preprocessing import preprocess
 from inference.imaging.study_image import read_resized_copy, read_study_image
-from tests.conftest import SAMPLES
-from tests.diagnoses.conftest import upload
+from tests.factories import study_uploaded, upload
+from tests.shared import SAMPLES, skip_without
 
 pytestmark = pytest.mark.django_db
+skip_without(SAMPLES / "nih512_00027426_000.png")  # read below, as the tests are collected
 
 
 def test_study_create_stores_the_image_under_a_random_name(clinician, django_capture_on_commit_callbacks):
@@ -50,12 +51,8 @@ def test_study_create_refuses_a_file_over_the_size_limit(clinician, settings):
     assert not Study.objects.exists()
 
 
-def queued_study(clinician, **fields) -> Study:
-    return services.study_create(uploaded_by=clinician, image_file=upload(), **fields)
-
-
 def test_study_diagnose_stores_the_14_findings(clinician, model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     services.study_diagnose(study_id=study.pk)
     study.refresh_from_db()
     assert study.status == Study.Status.DONE and study.finished_at is not None
@@ -70,13 +67,13 @@ def test_study_diagnose_stores_the_14_findings(clinician, model_server):
 
 
 def test_study_diagnose_of_a_tencrop_study(clinician, model_server):
-    study = queued_study(clinician, tencrop=True)
+    study = study_uploaded(uploaded_by=clinician, tencrop=True)
     services.study_diagnose(study_id=study.pk)
     assert study.predictions.get().preprocessing == "tencrop"
 
 
 def test_a_study_that_is_not_queued_is_left_alone(clinician, model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     services.study_diagnose(study_id=study.pk)
     services.study_diagnose(study_id=study.pk)  # a redelivered task
     assert Prediction.objects.filter(study=study).count() == 1
@@ -85,7 +82,7 @@ def test_a_study_that_is_not_queued_is_left_alone(clinician, model_server):
 
 def test_an_unreachable_model_server_puts_the_study_back_in_the_queue(
         clinician, unreachable_model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     with pytest.raises(services.ModelServerUnavailable):
         services.study_diagnose(study_id=study.pk)
     study.refresh_from_db()
@@ -94,7 +91,7 @@ def test_an_unreachable_model_server_puts_the_study_back_in_the_queue(
 
 
 def test_study_create_keeps_a_resized_copy_giving_the_same_model_input(clinician):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     original = read_study_image(study.image.read()).image
     copy = read_resized_copy(study.resized_image.read())
     assert study.resized_image.name.endswith("-resized.png") and copy.size == (256, 256)
@@ -104,7 +101,7 @@ def test_study_create_keeps_a_resized_copy_giving_the_same_model_input(clinician
 
 
 def test_the_worker_reads_the_resized_copy_not_the_upload(clinician, model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     with study.image.open("wb") as stored:
         stored.write(b"garbage")  # not read again
     services.study_diagnose(study_id=study.pk)
@@ -124,7 +121,7 @@ def probabilities(study: Study) -> dict[str, float]:
 
 @pytest.mark.parametrize("damage", ["missing", "garbage", "other size"])
 def test_without_a_usable_resized_copy_the_upload_is_read(clinician, model_server, damage):
-    intact, study = queued_study(clinician), queued_study(clinician)
+    intact, study = study_uploaded(uploaded_by=clinician), study_uploaded(uploaded_by=clinician)
     if damage == "missing":
         study.resized_image.storage.delete(study.resized_image.name)
     else:
@@ -136,7 +133,7 @@ def test_without_a_usable_resized_copy_the_upload_is_read(clinician, model_serve
 
 
 def test_a_stored_file_that_became_unreadable_fails_with_its_reason(clinician, model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     for stored_file in (study.image, study.resized_image):
         with stored_file.open("wb") as stored:
             stored.write(b"garbage")
@@ -147,7 +144,7 @@ def test_a_stored_file_that_became_unreadable_fails_with_its_reason(clinician, m
 
 
 def test_study_fail_does_not_undo_a_finished_study(clinician, model_server):
-    study = queued_study(clinician)
+    study = study_uploaded(uploaded_by=clinician)
     services.study_diagnose(study_id=study.pk)
     services.study_fail(study_id=study.pk, reason="late failure")
     study.refresh_from_db()

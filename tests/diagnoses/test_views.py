@@ -1,9 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from diagnoses import services
 from diagnoses.models import Study
-from tests.diagnoses.conftest import upload
+from tests.factories import study_diagnosed, study_uploaded, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +20,10 @@ def test_health_needs_no_login(client, settings, model_server, redis_url):
     assert response.status_code == 200 and response.content == b"ok"
 
 
-def test_upload_creates_a_queued_study_and_shows_its_page(logged_in, clinician,
+def test_upload_creates_a_queued_study_and_shows_its_page(as_clinician, clinician,
                                                            django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        response = logged_in.post(reverse("study-upload"), {
+        response = as_clinician.post(reverse("study-upload"), {
             "image": upload(), "patient_id": "P-7", "accession_number": "ACC-7", "notes": "cough",
         })
     study = Study.objects.get()
@@ -33,12 +32,12 @@ def test_upload_creates_a_queued_study_and_shows_its_page(logged_in, clinician,
     assert response["Location"] == reverse("study-detail", args=[study.pk])
     assert (study.patient_id, study.accession_number, study.uploaded_by) == ("P-7", "ACC-7",
                                                                             clinician)
-    page = logged_in.get(response["Location"])
+    page = as_clinician.get(response["Location"])
     assert b"Queued" in page.content and b"updates by itself" in page.content
 
 
-def test_upload_of_a_text_file_shows_the_error_and_creates_nothing(logged_in):
-    response = logged_in.post(reverse("study-upload"), {
+def test_upload_of_a_text_file_shows_the_error_and_creates_nothing(as_clinician):
+    response = as_clinician.post(reverse("study-upload"), {
         "image": upload("notes.png", content=b"hello, I am text"), "patient_id": "P-8",
     })
     assert response.status_code == 400
@@ -46,23 +45,17 @@ def test_upload_of_a_text_file_shows_the_error_and_creates_nothing(logged_in):
     assert not Study.objects.exists()
 
 
-def test_upload_without_a_file_says_so(logged_in):
-    response = logged_in.post(reverse("study-upload"), {"patient_id": "P-9"})
+def test_upload_without_a_file_says_so(as_clinician):
+    response = as_clinician.post(reverse("study-upload"), {"patient_id": "P-9"})
     assert response.status_code == 400
     assert b"This field is required" in response.content
     assert not Study.objects.exists()
 
 
-def done_study(clinician) -> Study:
-    study = services.study_create(uploaded_by=clinician, image_file=upload(), patient_id="P-1")
-    services.study_diagnose(study_id=study.pk)
-    return study
-
-
-def test_status_shows_findings_sorted_and_the_unverified_warning(logged_in, clinician,
+def test_status_shows_findings_sorted_and_the_unverified_warning(as_clinician, clinician,
                                                                  model_server):
-    study = done_study(clinician)
-    status = logged_in.get(reverse("study-status", args=[study.pk])).json()
+    study = study_diagnosed(uploaded_by=clinician, patient_id="P-1")
+    status = as_clinician.get(reverse("study-status", args=[study.pk])).json()
     assert status["status"] == "done" and status["finished"] is True
     probabilities = [f["probability"] for f in status["prediction"]["findings"]]
     assert len(probabilities) == 14 and probabilities == sorted(probabilities, reverse=True)
@@ -71,24 +64,24 @@ def test_status_shows_findings_sorted_and_the_unverified_warning(logged_in, clin
     assert "not medical predictions" in model["warning"]
 
 
-def test_result_page_shows_14_findings_and_the_warning(logged_in, clinician, model_server):
-    study = done_study(clinician)
-    page = logged_in.get(reverse("study-detail", args=[study.pk])).content.decode()
+def test_result_page_shows_14_findings_and_the_warning(as_clinician, clinician, model_server):
+    study = study_diagnosed(uploaded_by=clinician, patient_id="P-1")
+    page = as_clinician.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert page.count("data-finding=") == 14
     assert "not medical predictions" in page
     assert "Pleural Thickening" in page and "Hernia" in page
 
 
-def test_the_image_is_served_only_to_users_with_no_caching(client, logged_in, clinician):
-    study = services.study_create(uploaded_by=clinician, image_file=upload())
+def test_the_image_is_served_only_to_users_with_no_caching(client, as_clinician, clinician):
+    study = study_uploaded(uploaded_by=clinician)
     url = reverse("study-image", args=[study.pk])
-    response = logged_in.get(url)
+    response = as_clinician.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["Cache-Control"] == "no-store, private"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "nih512" not in response["Content-Disposition"]
-    logged_in.logout()
+    as_clinician.logout()
     assert client.get(url).status_code == 302
 
 

@@ -24,7 +24,6 @@ import redis
 import requests
 from PIL import Image
 
-from tests.conftest import SAMPLES
 from tests.processes import (
     Process,
     answers_http,
@@ -33,6 +32,7 @@ from tests.processes import (
     run_checked,
     wait_until,
 )
+from tests.shared import SAMPLES
 
 # What the worker and beat processes read (chexweb/settings.py). The sweeper keeps its production
 # deadlines: a sweep every 5 s; a study processing without a heartbeat for 30 s is queued again,

@@ -2,14 +2,10 @@
 the study as re-runnable."""
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from diagnoses import services
-from diagnoses.model_server import model_server_client
 from diagnoses.models import Study
 from diagnoses.tasks import diagnose_study, retry_countdown
-from tests.conftest import SAMPLES
-from tests.processes import free_port
+from tests.factories import study_uploaded
 
 
 def test_the_retry_countdown_doubles_up_to_the_maximum_with_some_jitter(settings):
@@ -20,27 +16,11 @@ def test_the_retry_countdown_doubles_up_to_the_maximum_with_some_jitter(settings
         assert len(countdowns) > 1
 
 
-@pytest.fixture
-def unreachable_model_server(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {**settings.STORAGES["default"], "OPTIONS": {"location": tmp_path}},
-    }
-    settings.GRAPHPIPE_URL = f"http://127.0.0.1:{free_port()}"
-    model_server_client.cache_clear()
-    yield
-    model_server_client.cache_clear()
-
-
 @pytest.mark.django_db
 def test_an_unreachable_model_server_fails_the_study_after_the_last_retry(
-        settings, django_user_model, unreachable_model_server):
+        settings, clinician, study_storage, unreachable_model_server):
     settings.DIAGNOSIS_MAX_RETRIES = 2
-    image = (SAMPLES / "nih512_00027426_000.png").read_bytes()
-    study = services.study_create(
-        uploaded_by=django_user_model.objects.create_user(username="dr.house"),
-        image_file=SimpleUploadedFile("xray.png", image),
-    )
+    study = study_uploaded(uploaded_by=clinician)
 
     diagnose_study.apply(args=[str(study.pk)])  # eager: the retries run at once, in here
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from chexweb.celery import app
 from diagnoses.models import Study
 from diagnoses.sweeper import stuck_studies_sweep
+from tests.factories import study_stored
 from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -73,16 +74,14 @@ def sent(monkeypatch) -> list[str]:
 
 
 @pytest.fixture
-def study(django_user_model):
+def study(clinician):
     """Make a study in a state, its clock set `ago` seconds back."""
-    user = django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
 
     def make(status: str, *, updated_s: int = 0, started_s: int | None = None,
              heartbeat_s: int | None = None, created_s: int = 0, queued_s: int | None = None,
              worker_losses: int = 0) -> Study:
         now = timezone.now()
-        made = Study.objects.create(image="studies/x.png", image_sha256="0" * 64,
-                                    image_format="PNG", uploaded_by=user)
+        made = study_stored(uploaded_by=clinician, status="queued")
         Study.objects.filter(pk=made.pk).update(
             status=status,
             created_at=now - timedelta(seconds=created_s),
@@ -168,13 +167,11 @@ def test_a_study_re_run_long_after_its_upload_is_queued_again_not_failed(study, 
     assert Study.objects.get(pk=stuck.pk).status == "queued"
 
 
-def test_a_re_run_starts_the_give_up_deadline_again(django_user_model):
+def test_a_re_run_starts_the_give_up_deadline_again(clinician):
     from diagnoses import services
 
-    user = django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
     month_ago = timezone.now() - timedelta(days=30)
-    old = Study.objects.create(image="studies/x.png", image_sha256="0" * 64, image_format="PNG",
-                               uploaded_by=user)
+    old = study_stored(uploaded_by=clinician)
     Study.objects.filter(pk=old.pk).update(status="done", created_at=month_ago,
                                            queued_at=month_ago)
     services.study_rerun(study=old)

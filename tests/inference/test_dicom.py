@@ -17,12 +17,11 @@ from pydicom.uid import DigitalXRayImageStorageForPresentation, ExplicitVRLittle
 from inference.imaging.budget import ImageBudget
 from inference.imaging.dicom import DicomError, is_dicom, read_dicom
 from inference.imaging.preprocessing import ImageError
+from tests.shared import SAMPLES, needs
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / ".." / "shared" / "samples"
-SIIM = next(SAMPLES.glob("siim_*.dcm"), SAMPLES / "siim_missing.dcm")
+SIIM = next(SAMPLES.glob("siim_*.dcm"), SAMPLES / "siim_*.dcm")
 SIIM_MONOCHROME1 = SAMPLES / "txv_Fake_MONOHR1.dcm"
-NO_SAMPLES = pytest.mark.skipif(not SIIM.exists(), reason=f"no SIIM DICOM sample in {SAMPLES}")
+NO_SAMPLES = needs(SIIM)
 PATIENT_ID = "PHI-PATIENT-4711"
 PATIENT_NAME = "Doe^Jane^PHI"
 STUDY_DATE = "20240229"

@@ -21,9 +21,8 @@ from inference.imaging.preprocessing import center_crop, ten_crop
 from inference.imaging.raster import open_image
 from inference.model.provenance import UnverifiedCheckpoint, checkpoint_provenance, local_checkpoint
 from inference.model.weights import PUBLISHED_GIT_BLOB_ID, git_blob_id
+from tests.shared import NEEDS_SAMPLES, SAMPLE_PNGS
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))
 STANDIN_SHA256 = "25e14114670aa996cd674c7f12351dc8dab87f7b166371856c58e93155a4fa43"
 
 
@@ -121,7 +120,7 @@ def test_onnx_runtime_agrees_with_pytorch_for_batch(
     assert np.abs(cams - expected_cams).max() <= 1e-4 * max(1.0, np.abs(expected_cams).max())
 
 
-@pytest.mark.skipif(not SAMPLE_PNGS, reason="no sample PNGs in ../shared/samples")
+@NEEDS_SAMPLES
 def test_onnx_runtime_agrees_with_pytorch_on_the_ten_crops_of_a_real_x_ray(
     session: onnxruntime.InferenceSession, network: CheXNet
 ) -> None:
@@ -134,7 +133,7 @@ def test_onnx_runtime_agrees_with_pytorch_on_the_ten_crops_of_a_real_x_ray(
     assert np.allclose(cams, expected_cams, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.skipif(not SAMPLE_PNGS, reason="no sample PNGs in ../shared/samples")
+@NEEDS_SAMPLES
 def test_the_mean_of_a_cam_plus_the_bias_is_the_logit(
     session: onnxruntime.InferenceSession, network: CheXNet
 ) -> None:

@@ -1,7 +1,6 @@
 """Class activation maps drawn where the model looked: over the original image's centre crop."""
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +9,8 @@ from PIL import Image
 from inference.imaging.heatmaps import cam_box, heatmap_overlay, heatmap_png
 from inference.imaging.preprocessing import resized_size
 from inference.imaging.raster import open_image
+from tests.shared import NEEDS_SAMPLES, SAMPLE_PNGS
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE_PNGS = sorted((REPO / ".." / "shared" / "samples").glob("*.png"))
 GREY = 128
 
 
@@ -114,7 +112,7 @@ def test_a_large_image_is_drawn_at_max_side_with_the_same_geometry() -> None:
     assert top + 2 * (bottom - top) / 7 <= y + 0.5 <= top + 3 * (bottom - top) / 7
 
 
-@pytest.mark.skipif(not SAMPLE_PNGS, reason="no sample PNGs in ../shared/samples")
+@NEEDS_SAMPLES
 def test_a_heatmap_png_of_a_real_x_ray() -> None:
     image = open_image(SAMPLE_PNGS[0])
 

@@ -9,11 +9,9 @@ from PIL import Image
 
 from inference.imaging.plausibility import colour_difference, frontal_radiograph_warnings
 from inference.imaging.raster import open_image
+from tests.shared import NEEDS_SAMPLES, SAMPLE_PNGS
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / ".." / "shared" / "samples"
-SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
-NO_SAMPLES = pytest.mark.skipif(not SAMPLE_PNGS, reason=f"no sample PNGs in {SAMPLES}")
+NO_SAMPLES = NEEDS_SAMPLES
 
 
 def x_ray() -> Image.Image:

@@ -22,12 +22,11 @@ from inference.imaging.preprocessing import (
     to_rgb,
 )
 from inference.imaging.raster import open_image
+from tests.processes import REPO
+from tests.shared import NEEDS_SAMPLES, SAMPLE_PNGS
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / ".." / "shared" / "samples"
-SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
-NO_SAMPLES = pytest.mark.skipif(not SAMPLE_PNGS, reason=f"no sample PNGs in {SAMPLES}")
+NO_SAMPLES = NEEDS_SAMPLES
 
 TOLERANCE = 1e-6  # the contract; today the values are bit-identical, and the tests say so too
 

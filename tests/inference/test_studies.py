@@ -13,15 +13,10 @@ from inference.imaging.budget import ImageBudget
 from inference.imaging.preprocessing import ImageError, center_crop, ten_crop, to_rgb
 from inference.imaging.raster import open_image
 from inference.imaging.study_image import StudyImage, read_study_image
+from tests.shared import NEEDS_SAMPLES, SAMPLE_DICOMS, SAMPLE_PNGS
 from tests.torchvision_reference import TORCHVISION_CENTER, TORCHVISION_TENCROP
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / ".." / "shared" / "samples"
-SAMPLE_PNGS = sorted(SAMPLES.glob("*.png"))
-SAMPLE_DICOMS = sorted(SAMPLES.glob("*.dcm"))
-NO_SAMPLES = pytest.mark.skipif(
-    not (SAMPLE_PNGS and SAMPLE_DICOMS), reason=f"no sample PNGs or DICOMs in {SAMPLES}"
-)
+NO_SAMPLES = NEEDS_SAMPLES
 
 
 def encoded(image: Image.Image, image_format: str) -> bytes:

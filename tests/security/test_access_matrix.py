@@ -9,8 +9,7 @@ from rest_framework.test import APIClient
 
 from diagnoses import services
 from diagnoses.api.tokens import api_token_create
-from diagnoses.roles import user_role_assign
-from tests.diagnoses.conftest import upload
+from tests.factories import study_diagnosed, user_create
 
 pytestmark = pytest.mark.django_db
 ROLES = ("anonymous", "outsider", "clinician", "reviewer", "admin")
@@ -94,21 +93,17 @@ def named_patterns(resolver=None, namespace="") -> set[str]:
 
 
 @pytest.fixture
-def users(django_user_model):
+def users(db):
     found = {"anonymous": None}
     for role in ROLES[1:]:
-        user = django_user_model.objects.create_user(username=f"walk-{role}", password="x-y-z-42!")
-        if role != "outsider":
-            user_role_assign(user=user, role=role)
-        found[role] = user
+        found[role] = user_create(username=f"walk-{role}",
+                                  role=None if role == "outsider" else role)
     return found
 
 
 @pytest.fixture
 def ids(users, model_server):
-    study = services.study_create(uploaded_by=users["clinician"], image_file=upload(),
-                                  patient_id="P-ACCESS")
-    services.study_diagnose(study_id=study.pk)
+    study = study_diagnosed(uploaded_by=users["clinician"], patient_id="P-ACCESS")
     return {"study": study.pk, "prediction": study.predictions.get().pk}
 
 

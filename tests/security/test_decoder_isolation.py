@@ -41,12 +41,12 @@ def peak_rss_mb() -> int:
 
 
 def test_a_decoder_that_allocates_without_end_is_stopped_at_the_memory_limit(
-        logged_in, settings, monkeypatch, study_storage):
+        as_clinician, settings, monkeypatch, study_storage):
     settings.STUDY_DECODE_MEMORY_MB = 512
     monkeypatch.setattr("inference.imaging.isolation.read_study_image", endless_memory)
     before = peak_rss_mb()
 
-    response = upload(logged_in)
+    response = upload(as_clinician)
 
     assert response.status_code == 400
     assert "over the decoder&#x27;s memory limit (512 MiB)" in response.content.decode()
@@ -54,24 +54,24 @@ def test_a_decoder_that_allocates_without_end_is_stopped_at_the_memory_limit(
     assert not Study.objects.exists()
 
 
-def test_a_decoder_that_never_ends_is_stopped_at_the_cpu_limit(logged_in, settings, monkeypatch):
+def test_a_decoder_that_never_ends_is_stopped_at_the_cpu_limit(as_clinician, settings, monkeypatch):
     settings.STUDY_DECODE_CPU_S = 1
     monkeypatch.setattr("inference.imaging.isolation.read_study_image", endless_loop)
     started = time.monotonic()
 
-    response = upload(logged_in)
+    response = upload(as_clinician)
 
     assert response.status_code == 400 and "CPU time limit" in response.content.decode()
     assert time.monotonic() - started < 10
     assert not Study.objects.exists()
 
 
-def test_a_decoder_that_crashes_costs_a_refusal_not_the_web_process(logged_in, monkeypatch):
+def test_a_decoder_that_crashes_costs_a_refusal_not_the_web_process(as_clinician, monkeypatch):
     monkeypatch.setattr("inference.imaging.isolation.read_study_image", crash)
 
-    response = upload(logged_in)
+    response = upload(as_clinician)
 
     assert response.status_code == 400
     assert f"the decoder crashed on it (signal {signal.SIGSEGV})" in response.content.decode()
     monkeypatch.undo()
-    assert upload(logged_in).status_code == 302  # and the next upload goes through
+    assert upload(as_clinician).status_code == 302  # and the next upload goes through

@@ -32,8 +32,8 @@ def api(clinician) -> APIClient:
 
 
 @pytest.mark.parametrize("hostile", hostile_images(), ids=lambda hostile: hostile.name)
-def test_the_web_form_names_the_problem_and_stores_nothing(logged_in, study_storage, hostile):
-    response = logged_in.post(reverse("study-upload"), {"image": as_file(hostile.name,
+def test_the_web_form_names_the_problem_and_stores_nothing(as_clinician, study_storage, hostile):
+    response = as_clinician.post(reverse("study-upload"), {"image": as_file(hostile.name,
                                                                           hostile.content)})
     assert response.status_code == 400
     assert hostile.refusal in response.content.decode()
@@ -60,14 +60,14 @@ def test_a_voi_lut_disagreeing_with_its_data_is_accepted_with_the_data_range(api
     assert Study.objects.get().resized_image.name
 
 
-def test_a_form_with_good_and_bad_files_stores_the_good_and_names_the_bad(logged_in,
+def test_a_form_with_good_and_bad_files_stores_the_good_and_names_the_bad(as_clinician,
                                                                           study_storage):
     bad = [h for h in hostile_images() if h.name in ("thin.jpg", "broken-data.png",
                                                      "unknown-vr.dcm")]
     files = [as_file("good.png", SAMPLE_PNG.read_bytes())]
     files += [as_file(h.name, h.content) for h in bad]
 
-    response = logged_in.post(reverse("study-upload"), {"image": files})
+    response = as_clinician.post(reverse("study-upload"), {"image": files})
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -79,11 +79,11 @@ def test_a_form_with_good_and_bad_files_stores_the_good_and_names_the_bad(logged
     assert len(stored_files(study_storage)) == 2  # the good file and its resized copy
 
 
-def test_the_page_script_gets_the_stored_and_the_refused_files(logged_in, study_storage):
+def test_the_page_script_gets_the_stored_and_the_refused_files(as_clinician, study_storage):
     thin = next(h for h in hostile_images() if h.name == "thin.jpg")
     files = [as_file("good.png", SAMPLE_PNG.read_bytes()), as_file(thin.name, thin.content)]
 
-    response = logged_in.post(reverse("study-upload"), {"image": files},
+    response = as_clinician.post(reverse("study-upload"), {"image": files},
                               HTTP_ACCEPT="application/json")
 
     assert response.status_code == 400

@@ -6,7 +6,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.conftest import SAMPLES
+from tests.shared import SAMPLES
 from tests.system.conftest import screenshot
 from tests.system.test_end_to_end import FILE_LABEL, log_in
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from inference.findings import FINDINGS
-from tests.conftest import SAMPLES
+from tests.shared import SAMPLES
 from tests.system.conftest import screenshot
 
 pytestmark = pytest.mark.system

@@ -7,7 +7,7 @@ import pydicom
 import pytest
 import requests
 
-from tests.conftest import SAMPLES
+from tests.shared import SAMPLES
 
 pytestmark = pytest.mark.system
 SIIM = SAMPLES / "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"

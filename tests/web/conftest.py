@@ -1,8 +1,6 @@
-from tests.diagnoses.conftest import (  # noqa: F401 (fixtures shared with the app's tests)
-    clinician,
-    logged_in,
-    model_server,
-    outsider,
-    reviewer,
-    study_storage,
-)
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_storage(study_storage):
+    """Each test's uploads in a folder of its own."""
