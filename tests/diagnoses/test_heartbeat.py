@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from diagnoses.heartbeat import study_heartbeat
 from diagnoses.models import Study
+from tests.factories import study_stored, user_create
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the beats come from another thread
 LONG_AGO = timedelta(hours=1)
@@ -19,13 +20,12 @@ def quick_heartbeat(settings):
 
 
 @pytest.fixture
-def claimed(django_user_model) -> Study:
-    """A study a worker claimed an hour ago, its last heartbeat as old."""
-    user = django_user_model.objects.create_user(username="dr.house", password="x-ray-4-ever!")
+def claimed() -> Study:
+    """A study a worker claimed an hour ago, its last heartbeat as old (its uploader without a
+    role: a transactional test has no role groups)."""
     claimed_at = timezone.now() - LONG_AGO
-    return Study.objects.create(image="studies/x.png", image_sha256="0" * 64, image_format="PNG",
-                                uploaded_by=user, status=Study.Status.PROCESSING,
-                                started_at=claimed_at, heartbeat_at=claimed_at)
+    return study_stored(uploaded_by=user_create(username="dr.house"), status=Study.Status.PROCESSING,
+                        started_at=claimed_at, heartbeat_at=claimed_at)
 
 
 def heartbeat_age(study: Study) -> timedelta:

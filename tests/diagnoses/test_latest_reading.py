@@ -9,29 +9,24 @@ import pytest
 from diagnoses import exports, reviews, selectors
 from diagnoses.admin import readings
 from diagnoses.api.serializers import StudyDetailSerializer
-from diagnoses.models import Finding, ModelVersion, Prediction, Study, ThresholdSet
+from diagnoses.models import Prediction, Study
 from diagnoses.selectors import StudyFilters
+from tests.factories import model_version_create, prediction_add, study_stored
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def study(django_user_model):
-    user = django_user_model.objects.create_user(username="dr.house", password="x")
-    return Study.objects.create(uploaded_by=user, image="studies/a.png", image_sha256="a" * 64,
-                                image_format="PNG", patient_id="pat-0042", status="done")
+def study(clinician):
+    return study_stored(uploaded_by=clinician, patient_id="pat-0042")
 
 
 def reading(study, *, identity: str, flagged: bool, created_at=None) -> Prediction:
-    version = ModelVersion.objects.create(identity=identity, name=identity)
-    thresholds = ThresholdSet.objects.create(model_version=version, thresholds={})
-    prediction = Prediction.objects.create(study=study, model_version=version,
-                                           threshold_set=thresholds, preprocessing="center",
-                                           heatmaps=[], preprocessing_ms=1, inference_ms=1)
+    version = model_version_create(name=identity)
+    prediction = prediction_add(study=study, model_version=version,
+                                probabilities={"Effusion": 0.9 if flagged else 0.0})
     if created_at is not None:
         Prediction.objects.filter(pk=prediction.pk).update(created_at=created_at)
-    Finding.objects.create(prediction=prediction, name="Effusion", probability=0.9 * flagged,
-                           threshold=0.5, flagged=flagged)
     return prediction
 
 
@@ -57,11 +52,10 @@ def test_the_history_filter_agrees(study, tied):
     assert list(selectors.study_list(filters=StudyFilters(flagged_finding="Effusion"))) == []
 
 
-def test_the_admin_list_and_mark_reviewed_agree(study, tied, django_user_model):
+def test_the_admin_list_and_mark_reviewed_agree(study, tied, reviewer):
     _, second = tied
     annotated = readings.studies_with_reading(Study.objects.all()).get()
     assert annotated.latest_prediction_id == second.pk and annotated.flagged_count == 0
-    reviewer = django_user_model.objects.create_user(username="dr.cuddy", password="x")
     assert reviews.study_mark_reviewed(study=study, reviewer=reviewer).prediction == second
 
 
