@@ -8,9 +8,12 @@ from django.utils import timezone
 
 from diagnoses.heartbeat import study_heartbeat
 from diagnoses.models import Study
-from tests.factories import study_stored, user_create
+from tests.factories import study_stored
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the beats come from another thread
+# The beats come from another thread: real transactions. Serialized rollback, as every
+# transactional test here: its flush then leaves the tables empty for the next one to reload (a
+# plain flush re-creates content types under new ids on PostgreSQL, which the reload collides with).
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 LONG_AGO = timedelta(hours=1)
 
 
@@ -20,11 +23,10 @@ def quick_heartbeat(settings):
 
 
 @pytest.fixture
-def claimed() -> Study:
-    """A study a worker claimed an hour ago, its last heartbeat as old (its uploader without a
-    role: a transactional test has no role groups)."""
+def claimed(clinician) -> Study:
+    """A study a worker claimed an hour ago, its last heartbeat as old."""
     claimed_at = timezone.now() - LONG_AGO
-    return study_stored(uploaded_by=user_create(username="dr.house"), status=Study.Status.PROCESSING,
+    return study_stored(uploaded_by=clinician, status=Study.Status.PROCESSING,
                         started_at=claimed_at, heartbeat_at=claimed_at)
 
 
