@@ -8,7 +8,7 @@ CHEXNET_CHECKPOINT ?= $(if $(wildcard $(SHARED_STANDIN)),$(SHARED_STANDIN),$(PUB
 CHEXNET_ONNX ?= models/$(subst .pth.tar,,$(notdir $(CHEXNET_CHECKPOINT))).onnx
 export CHEXNET_CHECKPOINT CHEXNET_ONNX
 
-.PHONY: run test venv model migrate system-packages clean
+.PHONY: run test venv model migrate system-packages static-vendor clean
 
 venv: $(BIN)/.installed
 
@@ -33,11 +33,23 @@ $(CHEXNET_ONNX): $(CHEXNET_CHECKPOINT) | venv
 
 model: $(CHEXNET_ONNX)
 
+# The browser libraries (package.json, package-lock.json), served from our own static files: the
+# image viewer is dwv, bundled with its dependencies into one ES module, its decoders beside it.
+VIEWER_VENDOR := diagnoses/static/diagnoses/vendor/dwv
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+static-vendor: $(VIEWER_VENDOR)/dwv.js
+$(VIEWER_VENDOR)/dwv.js: node_modules/.package-lock.json
+	node_modules/.bin/esbuild node_modules/dwv/dist/dwv.min.js --bundle --format=esm --minify \
+	  --log-level=warning --outfile=$@
+	rm -rf $(VIEWER_VENDOR)/assets && mkdir -p $(VIEWER_VENDOR)/assets/workers
+	cp node_modules/dwv/dist/assets/workers/*.min.js $(VIEWER_VENDOR)/assets/workers/
+
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 # Every Procfile line under supervisord (scripts/supervise.py): one that dies is started again.
-run: venv model migrate
+run: venv model migrate static-vendor
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
@@ -56,7 +68,7 @@ system-packages:
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 POSTGRES_TEST_DIRS := $(wildcard tests/diagnoses tests/web tests/admin tests/api tests/security tests/deployment)
 
-test: $(BIN)/.installed-test system-packages
+test: $(BIN)/.installed-test system-packages static-vendor
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=5).close()' \
 	    "$(TEST_POSTGRES_URL)" 2>/dev/null; then \
@@ -71,4 +83,4 @@ test: $(BIN)/.installed-test system-packages
 	fi
 
 clean:
-	rm -rf build models var test-artifacts
+	rm -rf build models var test-artifacts node_modules $(VIEWER_VENDOR)

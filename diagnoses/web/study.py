@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,6 +48,28 @@ def study_image(request, study_id):
     content, content_type = renderings.study_display_image(study)
     extension = "png" if content_type == "image/png" else "jpg"
     return private_download(content, content_type, f"study-{study.pk}.{extension}")
+
+
+@requires("view_study")
+@require_GET
+def study_viewer_source(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    content = renderings.study_viewer_source(study)
+    return private_download(content, "application/dicom", f"study-{study.pk}.dcm")
+
+
+@requires("view_study")
+@require_GET
+def study_viewer_facts(request, study_id):
+    """What the viewer needs besides the pixels: the image's source and the model's crop."""
+    study = get_object_or_404(Study, pk=study_id)
+    response = JsonResponse({
+        "source_url": reverse("study-viewer-source", args=[study.pk]),
+        "image_format": study.image_format,
+        "model_crop": renderings.study_model_crop(study),
+    })
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @requires("view_study")
