@@ -16,6 +16,7 @@ from diagnoses.forms import ReviewForm
 from diagnoses.models import Prediction, Study
 from diagnoses.presenters import study_summary
 from diagnoses.web.access import private_download, requires
+from diagnoses.web.comparison import comparison_url
 from inference.findings import FINDINGS
 
 
@@ -30,7 +31,8 @@ def study_detail(request, study_id):
     if prediction is not None and request.user.has_perm("diagnoses.review_study"):
         review_form = ReviewForm(prediction=prediction, reviewer=request.user)
     return render(request, "diagnoses/detail.html",
-                  {"study": study, "summary": summary, "review_form": review_form})
+                  {"study": study, "summary": summary, "review_form": review_form,
+                   "comparison_url": comparison_url(study)})
 
 
 @requires("view_study")

@@ -37,6 +37,7 @@ def secondary_capture(image: Image.Image) -> bytes:
     dataset.HighBit = 7
     dataset.PixelRepresentation = 0
     dataset.WindowCenter, dataset.WindowWidth = FULL_RANGE_CENTRE, FULL_RANGE_WIDTH
+    dataset.WindowCenterWidthExplanation = "As uploaded"
     dataset.PixelData = pixels.tobytes()
     output = io.BytesIO()
     dataset.save_as(output, enforce_file_format=True)
