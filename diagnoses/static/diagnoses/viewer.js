@@ -4,7 +4,7 @@
 // windows (the mode buttons), and the keyboard does all of it. A finding's heatmap is a layer of
 // our own over dwv's canvas, kept on the image's pixel box as it zooms and pans, with the crop the
 // model saw (from /viewer/, the server's one definition of it) drawn and explained.
-// A comparison page has two image panes in one dwv app, bound for zoom and pan.
+// A comparison page has two image panes in one dwv app; zoom and pan move both alike.
 import { App, AppOptions, ViewConfig, ToolConfig, WindowLevel } from "./vendor/dwv/dwv.js";
 
 const WHEEL_STEP = 1 / 500;
@@ -29,16 +29,16 @@ class Viewer {
     this.root = root;
     this.panes = [...root.querySelectorAll("[data-pane]")];
     this.app = new App();
-    this.mode = "ZoomAndPan";
+    this.mode = "pan";
     this.inverted = false;
     const configs = {};
     this.panes.forEach((pane, index) => {
       configs[String(index)] = [new ViewConfig(pane.querySelector(".layer-group").id)];
     });
     const options = new AppOptions(configs);
-    options.tools = { ZoomAndPan: new ToolConfig(), WindowLevel: new ToolConfig() };
+    // dwv's window/level tool; zoom and pan are ours, applied to every pane alike (linked).
+    options.tools = { WindowLevel: new ToolConfig() };
     this.app.init(options);
-    if (this.panes.length > 1) this.app.setLayerGroupsBinders(["ZoomBinder", "OffsetBinder"]);
     for (const type of ["zoomchange", "offsetchange", "wlchange", "colourmapchange"]) {
       this.app.addEventListener(type, () => this.update());
     }
@@ -76,7 +76,7 @@ class Viewer {
   loaded() {
     this.loadedCount += 1;
     if (this.loadedCount < this.panes.length) { this.loadNext(); return; }
-    this.app.setTool(this.mode);
+    this.app.setTool("WindowLevel");
     this.fillPresets();
     this.status("");
     this.root.dataset.ready = "true";
@@ -123,16 +123,21 @@ class Viewer {
     });
   }
 
+  groups() {
+    return this.panes.map((pane) => this.app.getLayerGroupByDivId(pane.querySelector(".layer-group").id));
+  }
+
+  // Zoom every pane by the same factor about the same point of its canvas.
   zoomBy(step, displayX, displayY) {
-    const layer = this.layer(0);
-    const group = this.app.getActiveLayerGroup();
     const canvas = this.panes[0].querySelector("canvas");
     const x = displayX ?? canvas.clientWidth / 2;
     const y = displayY ?? canvas.clientHeight / 2;
-    const planePoint = layer.displayToMainPlanePos({ getX: () => x, getY: () => y });
-    const centre = layer.getViewController().getPlanePositionFromPlanePoint(planePoint);
-    group.addScale(step, centre);
-    group.draw();
+    for (const group of this.groups()) {
+      const layer = group.getBaseViewLayer();
+      const planePoint = layer.displayToMainPlanePos({ getX: () => x, getY: () => y });
+      group.addScale(step, layer.getViewController().getPlanePositionFromPlanePoint(planePoint));
+      group.draw();
+    }
   }
 
   oneToOne() {
@@ -142,16 +147,19 @@ class Viewer {
 
   fit() { this.app.resetZoomPan(); this.update(); }
 
+  // Move every pane's image by (dx, dy) screen pixels.
   pan(dx, dy) {
-    const scale = this.layer(0).getScale();
-    this.app.translate(dx / scale.x, dy / scale.y);
+    for (const group of this.groups()) {
+      const scale = group.getBaseViewLayer().getScale();
+      group.addTranslation({ x: dx / scale.x, y: dy / scale.y, z: 0 });
+      group.draw();
+    }
   }
 
   setMode(mode) {
     this.mode = mode;
-    this.app.setTool(mode);
-    for (const [name, tool] of [["pan", "ZoomAndPan"], ["window-mode", "WindowLevel"]]) {
-      this.control(name)?.setAttribute("aria-pressed", String(mode === tool));
+    for (const [name, value] of [["pan", "pan"], ["window-mode", "window"]]) {
+      this.control(name)?.setAttribute("aria-pressed", String(mode === value));
     }
   }
 
@@ -255,8 +263,8 @@ class Viewer {
     on("zoom-out", () => this.zoomBy(-KEY_ZOOM / (1 + KEY_ZOOM)));
     on("fit", () => this.fit());
     on("one-to-one", () => this.oneToOne());
-    on("pan", () => this.setMode("ZoomAndPan"));
-    on("window-mode", () => this.setMode("WindowLevel"));
+    on("pan", () => this.setMode("pan"));
+    on("window-mode", () => this.setMode("window"));
     on("invert", () => this.invert());
     on("reset", () => this.reset());
     on("preset", (event) => {
@@ -286,6 +294,29 @@ class Viewer {
         this.zoomBy(-event.deltaY * WHEEL_STEP, event.clientX - rect.left, event.clientY - rect.top);
       }, { capture: true, passive: false });
     }
+    // Drag pans in pan mode: dwv's window/level tool never sees those events.
+    let dragFrom = null;
+    for (const pane of this.panes) {
+      for (const type of ["mousedown", "mousemove", "mouseup", "touchstart", "touchmove", "touchend"]) {
+        pane.addEventListener(type, (event) => {
+          if (this.mode === "pan") event.stopPropagation();
+        }, { capture: true });
+      }
+      pane.addEventListener("pointerdown", (event) => {
+        if (this.mode !== "pan" || this.root.dataset.ready !== "true") return;
+        dragFrom = { x: event.clientX, y: event.clientY };
+        pane.setPointerCapture(event.pointerId);
+        event.preventDefault();
+      });
+      pane.addEventListener("pointermove", (event) => {
+        if (!dragFrom) return;
+        this.pan(event.clientX - dragFrom.x, event.clientY - dragFrom.y);
+        dragFrom = { x: event.clientX, y: event.clientY };
+      });
+      const end = () => { dragFrom = null; };
+      pane.addEventListener("pointerup", end);
+      pane.addEventListener("pointercancel", end);
+    }
     this.root.addEventListener("keydown", (event) => this.key(event));
     document.addEventListener("chexweb:findings", () => this.fillHeatmapChoices());
     this.fillHeatmapChoices();
@@ -301,8 +332,8 @@ class Viewer {
       "-": () => this.zoomBy(-KEY_ZOOM / (1 + KEY_ZOOM)),
       f: () => this.fit(),
       1: () => this.oneToOne(),
-      p: () => this.setMode("ZoomAndPan"),
-      w: () => this.setMode("WindowLevel"),
+      p: () => this.setMode("pan"),
+      w: () => this.setMode("window"),
       i: () => this.invert(),
       r: () => this.reset(),
       h: () => {
