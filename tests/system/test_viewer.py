@@ -12,7 +12,7 @@ from inference.imaging.heatmaps import cam_box
 from tests.inference.test_dicom import synthetic_radiograph
 from tests.shared import SAMPLES
 from tests.system.conftest import screenshot
-from tests.system.test_end_to_end import FILE_LABEL, log_in
+from tests.system.test_end_to_end import FILE_LABEL, SIIM, log_in
 
 pytestmark = pytest.mark.system
 DESKTOP = {"width": 1440, "height": 900}
@@ -44,7 +44,8 @@ def studies(stack, browser, tmp_path_factory) -> dict[str, str]:
     log_in(page, stack)
     urls = {"prior": upload(page, stack, PRIOR, "VIEWER-1"),
             "current": upload(page, stack, CURRENT, "VIEWER-1"),
-            "dicom": upload(page, stack, dicom, "VIEWER-DICOM")}
+            "dicom": upload(page, stack, dicom, "VIEWER-DICOM"),
+            "jpeg_dicom": upload(page, stack, SIIM, "")}
     context.close()
     return urls
 
@@ -82,6 +83,11 @@ def image_pixel(page, column: int, row: int) -> int:
                      .getImageData(x, y, 1, 1).data[0]; }}""")
 
 
+def wait_for_scale_above(page, scale: float) -> None:
+    page.wait_for_function(
+        f"() => +document.querySelector('[data-pane]').dataset.scale > {scale}")
+
+
 def drag(page, start: tuple[float, float], by: tuple[float, float]) -> None:
     page.mouse.move(*start)
     page.mouse.down()
@@ -114,7 +120,7 @@ def test_the_wheel_zooms_a_drag_pans_and_keys_fit_and_show_1_to_1(stack, browser
     centre = (fitted["x"] + fitted["width"] / 2, fitted["y"] + fitted["height"] / 2)
     page.mouse.move(*centre)
     page.mouse.wheel(0, -200)
-    page.wait_for_function(f"() => +document.querySelector('[data-pane]').dataset.scale > {fitted['scale'] * 1.2}")
+    wait_for_scale_above(page, fitted["scale"] * 1.2)
     zoomed = pane(page)
     assert page.locator("[data-control=scale]").inner_text() == f"{round(zoomed['scale'] * 100)}%"
 
@@ -204,6 +210,14 @@ def test_a_dicom_is_shown_with_the_window_in_its_header(stack, browser, studies)
     context.close()
 
 
+def test_a_jpeg_compressed_dicom_is_decoded_by_the_viewers_own_decoder(stack, browser, studies):
+    context, page = open_viewer(browser, stack, studies["jpeg_dicom"], DESKTOP)
+    assert page.locator("[data-control=preset]").input_value() == "minmax"  # no header window
+    values = [image_pixel(page, x, y) for x in (200, 512, 800) for y in (300, 700)]
+    assert max(values) - min(values) > 30  # a chest drawn, not an empty or failed canvas
+    context.close()
+
+
 def test_the_comparison_shows_the_prior_beside_with_linked_zoom_and_pan(stack, browser, studies):
     for viewport in (DESKTOP, PHONE):
         context = browser.new_context(viewport=viewport)
@@ -230,7 +244,7 @@ def test_the_comparison_shows_the_prior_beside_with_linked_zoom_and_pan(stack, b
     first, second = pane(page, 0), pane(page, 1)
     page.mouse.move(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
     page.mouse.wheel(0, -300)
-    page.wait_for_function(f"() => +document.querySelector('[data-pane]').dataset.scale > {first['scale'] * 1.2}")
+    wait_for_scale_above(page, first["scale"] * 1.2)
     page.wait_for_timeout(200)
     zoomed_first, zoomed_second = pane(page, 0), pane(page, 1)
     assert zoomed_second["scale"] / second["scale"] == pytest.approx(

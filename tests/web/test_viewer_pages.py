@@ -125,9 +125,10 @@ def test_a_trend_chart_has_dated_axes_and_the_threshold_line():
     assert chart["label"] == "Pleural Thickening"
     assert [tick["date"] for tick in chart["date_ticks"]] == [points[0][0], points[-1][0]]
     assert chart["threshold"] == 0.6
-    assert float(chart["threshold_y"]) == pytest.approx(chart["top"] + 0.4 * (chart["bottom"] - chart["top"]))
+    top, bottom, left, right = chart["top"], chart["bottom"], chart["left"], chart["right"]
+    assert float(chart["threshold_y"]) == pytest.approx(top + 0.4 * (bottom - top))
     xs = [float(mark["x"]) for mark in chart["marks"]]
-    assert xs == pytest.approx([chart["left"], (chart["left"] + chart["right"]) / 2, chart["right"]])
+    assert xs == pytest.approx([left, (left + right) / 2, right])
     assert [float(tick["y"]) for tick in chart["probability_ticks"]] == pytest.approx(
         [chart["bottom"], (chart["top"] + chart["bottom"]) / 2, chart["top"]])
 
