@@ -34,17 +34,13 @@ $(CHEXNET_ONNX): $(CHEXNET_CHECKPOINT) | venv
 model: $(CHEXNET_ONNX)
 
 # The browser libraries (package.json, package-lock.json), served from our own static files: the
-# image viewer is dwv, bundled with its dependencies into one ES module, its decoders beside it
-# (found from the bundle's own URL, not the page's: the --define).
+# image viewer is dwv, bundled with its dependencies into one ES module, its decoders beside it.
 VIEWER_VENDOR := diagnoses/static/diagnoses/vendor/dwv
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 static-vendor: $(VIEWER_VENDOR)/dwv.js
-$(VIEWER_VENDOR)/dwv.js: node_modules/.package-lock.json
-	node_modules/.bin/esbuild node_modules/dwv/dist/dwv.min.js --bundle --format=esm --minify \
-	  --define:document.baseURI=import.meta.url --log-level=warning --outfile=$@
-	rm -rf $(VIEWER_VENDOR)/assets && mkdir -p $(VIEWER_VENDOR)/assets/workers
-	cp node_modules/dwv/dist/assets/workers/*.min.js $(VIEWER_VENDOR)/assets/workers/
+$(VIEWER_VENDOR)/dwv.js: node_modules/.package-lock.json scripts/build_static_vendor.sh
+	scripts/build_static_vendor.sh
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
