@@ -232,6 +232,7 @@ def test_the_comparison_shows_the_prior_beside_with_linked_zoom_and_pan(stack, b
         assert rows.count() == 14
         assert all(re.fullmatch(r"[+-]?\d\.\d{3}", rows.nth(i).locator(".change").inner_text())
                    for i in range(14))
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         screenshot(page, f"comparison-{viewport['width']}")
         context.close()
 
