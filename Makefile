@@ -52,12 +52,13 @@ run: venv model migrate static-vendor
 	$(BIN)/python scripts/ensure_redis.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
-# Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
+# Debian's Chromium for the browser tests, npm for the viewer's library (CI runs as root;
+# elsewhere install them yourself).
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null || { \
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null; \
-	  else echo "Please install Debian packages chromium and redis-server (sudo apt-get install chromium redis-server)"; exit 1; fi; }
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server npm >/dev/null; \
+	  else echo "Please install Debian packages chromium, redis-server and npm (sudo apt-get install chromium redis-server npm)"; exit 1; fi; }
 
 # The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the
