@@ -136,6 +136,17 @@ def test_the_wheel_zooms_a_drag_pans_and_keys_fit_and_show_1_to_1(stack, browser
     assert pane(page)["scale"] == pytest.approx(fitted["scale"], rel=1e-3)
     page.keyboard.press("ArrowRight")
     assert pane(page)["left"] != pytest.approx(fitted["left"], abs=1)
+    window = page.locator("[data-control=window]").inner_text()
+    page.keyboard.press("Shift+ArrowUp")
+    assert page.locator("[data-control=window]").inner_text() != window
+    page.keyboard.press("w")
+    assert page.get_by_role("button", name="Window/level").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("p")
+    assert page.get_by_role("button", name="Pan").get_attribute("aria-pressed") == "true"
+    before = pixel(page)
+    page.keyboard.press("i")
+    assert page.get_by_role("button", name="Invert").get_attribute("aria-pressed") == "true"
+    assert abs(pixel(page) - (255 - before)) <= 2
     context.close()
 
 
