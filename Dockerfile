@@ -16,10 +16,19 @@ USER chexweb
 # Published weights are fetched on the user's machine and verified by git blob id.
 CMD ["sh", "-c", "set -e; test -f /models/model.pth.tar || python -m inference.model.weights fetch /models/model.pth.tar; test -f /models/chexnet.onnx || python -m inference.model.export --checkpoint /models/model.pth.tar --output /models/chexnet.onnx"]
 
+# The viewer's browser library, bundled from package-lock.json (scripts/build_static_vendor.sh).
+FROM node:20-slim AS static
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY scripts/build_static_vendor.sh ./scripts/
+RUN scripts/build_static_vendor.sh
+
 FROM base AS app
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+COPY --from=static /build/diagnoses/static/diagnoses/vendor ./diagnoses/static/diagnoses/vendor
 # Static files where the app serves them from (WhiteNoise, compressed); the media directory
 # owned by the app's user, as a new `media` volume will be.
 ENV CHEXWEB_VAR_DIR=/var/lib/chexweb

@@ -8,7 +8,7 @@ CHEXNET_CHECKPOINT ?= $(if $(wildcard $(SHARED_STANDIN)),$(SHARED_STANDIN),$(PUB
 CHEXNET_ONNX ?= models/$(subst .pth.tar,,$(notdir $(CHEXNET_CHECKPOINT))).onnx
 export CHEXNET_CHECKPOINT CHEXNET_ONNX
 
-.PHONY: run test venv model migrate system-packages clean
+.PHONY: run test venv model migrate system-packages static-vendor clean
 
 venv: $(BIN)/.installed
 
@@ -33,22 +33,32 @@ $(CHEXNET_ONNX): $(CHEXNET_CHECKPOINT) | venv
 
 model: $(CHEXNET_ONNX)
 
+# The browser libraries (package.json, package-lock.json), served from our own static files: the
+# image viewer is dwv, bundled with its dependencies into one ES module, its decoders beside it.
+VIEWER_VENDOR := diagnoses/static/diagnoses/vendor/dwv
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+static-vendor: $(VIEWER_VENDOR)/dwv.js
+$(VIEWER_VENDOR)/dwv.js: node_modules/.package-lock.json scripts/build_static_vendor.sh
+	scripts/build_static_vendor.sh
+
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 # Every Procfile line under supervisord (scripts/supervise.py): one that dies is started again.
-run: venv model migrate
+run: venv model migrate static-vendor
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
-# Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
+# Debian's Chromium for the browser tests, npm for the viewer's library (CI runs as root;
+# elsewhere install them yourself).
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null || { \
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null; \
-	  else echo "Please install Debian packages chromium and redis-server (sudo apt-get install chromium redis-server)"; exit 1; fi; }
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server npm >/dev/null; \
+	  else echo "Please install Debian packages chromium, redis-server and npm (sudo apt-get install chromium redis-server npm)"; exit 1; fi; }
 
 # The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the
@@ -56,7 +66,7 @@ system-packages:
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 POSTGRES_TEST_DIRS := $(wildcard tests/diagnoses tests/web tests/admin tests/api tests/security tests/deployment)
 
-test: $(BIN)/.installed-test system-packages
+test: $(BIN)/.installed-test system-packages static-vendor
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if $(BIN)/python -c 'import sys, psycopg; psycopg.connect(sys.argv[1], connect_timeout=5).close()' \
 	    "$(TEST_POSTGRES_URL)" 2>/dev/null; then \
@@ -71,4 +81,4 @@ test: $(BIN)/.installed-test system-packages
 	fi
 
 clean:
-	rm -rf build models var test-artifacts
+	rm -rf build models var test-artifacts node_modules $(VIEWER_VENDOR)

@@ -81,25 +81,48 @@ def prediction_summary(prediction: Prediction) -> dict:
     }
 
 
-TREND_WIDTH, TREND_HEIGHT = 240, 48
+# A trend chart's plot area and margins (SVG user units): axes with dates and probabilities.
+TREND_WIDTH, TREND_HEIGHT = 300, 120
+TREND_LEFT, TREND_TOP, TREND_BOTTOM, TREND_RIGHT = 40, 10, 34, 12
 
 
 def trend_chart(name: str, points: list) -> dict:
-    """One finding's probabilities over time as an SVG polyline (oldest left)."""
+    """One finding's probabilities over time (oldest left, spaced by date) as an SVG chart:
+    probability axis 0..1, the studies' dates, and the latest reading's threshold as a line."""
+    label = name.replace("_", " ")
     if not points:
-        return {"name": name, "label": name.replace("_", " "), "points": "", "values": []}
+        return {"name": name, "label": label, "values": [], "marks": []}
     first, last = points[0][0], points[-1][0]
-    span = max((last - first).days, 1)
-    coordinates = []
-    for index, (when, probability) in enumerate(points):
-        x = ((when - first).days / span if last != first else index / max(len(points) - 1, 1))
-        coordinates.append(f"{x * TREND_WIDTH:.1f},{(1 - probability) * TREND_HEIGHT:.1f}")
+    span = (last - first).days
+
+    def x(index: int, when) -> float:
+        fraction = (when - first).days / span if span else (
+            index / (len(points) - 1) if len(points) > 1 else 0.5)
+        return TREND_LEFT + fraction * TREND_WIDTH
+
+    def y(probability: float) -> float:
+        return TREND_TOP + (1 - probability) * TREND_HEIGHT
+
+    marks = [{"x": f"{x(i, when):.1f}", "y": f"{y(p):.1f}", "date": when, "probability": p}
+             for i, (when, p, _) in enumerate(points)]
+    dated = [marks[0], marks[-1]] if span else marks[:1]  # one date when all share it
+    threshold = points[-1][2]
     return {
         "name": name,
-        "label": name.replace("_", " "),
-        "points": " ".join(coordinates),
-        "values": points,
+        "label": label,
+        "values": [(when, p) for when, p, _ in points],
         "latest": points[-1][1],
+        "threshold": threshold,
+        "threshold_y": f"{y(threshold):.1f}",
+        "marks": marks,
+        "polyline": " ".join(f"{m['x']},{m['y']}" for m in marks),
+        "date_ticks": [{"x": m["x"], "date": m["date"]} for m in dated],
+        "probability_ticks": [{"y": f"{y(v):.1f}", "value": v} for v in (0.0, 0.5, 1.0)],
+        "left": TREND_LEFT, "right": TREND_LEFT + TREND_WIDTH,
+        "top": TREND_TOP, "bottom": TREND_TOP + TREND_HEIGHT,
+        "date_y": TREND_TOP + TREND_HEIGHT + 18,
+        "view_box": f"0 0 {TREND_LEFT + TREND_WIDTH + TREND_RIGHT} "
+                    f"{TREND_TOP + TREND_HEIGHT + TREND_BOTTOM}",
     }
 
 
@@ -111,3 +134,26 @@ def review_summary(review) -> dict:
         "updated_at": review.updated_at.isoformat(),
         "verdicts": {v.finding.name: v.verdict for v in review.verdicts.all()},
     }
+
+
+def finding_changes(current: Prediction, prior: Prediction) -> list[dict]:
+    """Each finding of CURRENT beside PRIOR's: the probability difference, and whether it is
+    newly flagged (flagged now, not before) or resolved (flagged before, not now)."""
+    before = {f.name: f for f in prior.findings.all()}
+    rows = []
+    for now in sorted(current.findings.all(), key=lambda f: (not f.flagged, -f.probability)):
+        then = before.get(now.name)
+        change = now.probability - then.probability if then else None
+        rows.append({
+            "name": now.name,
+            "label": now.name.replace("_", " "),
+            "probability": now.probability,
+            "prior_probability": then.probability if then else None,
+            "change": change,
+            "threshold": now.threshold,
+            "flagged": now.flagged,
+            "prior_flagged": bool(then and then.flagged),
+            "new": now.flagged and not (then and then.flagged),
+            "resolved": bool(then and then.flagged) and not now.flagged,
+        })
+    return rows

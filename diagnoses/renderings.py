@@ -1,6 +1,7 @@
 """Pictures derived from a study, rendered once and kept in the private study storage:
 the study as a PNG a browser can show (DICOM is not), and per-finding heatmap overlays."""
 
+import json
 from io import BytesIO
 
 import numpy as np
@@ -10,7 +11,9 @@ from django.core.files.storage import default_storage
 from diagnoses.models import Prediction, Study
 from diagnoses.study_images import study_image_read
 from inference.findings import FINDINGS
-from inference.imaging.heatmaps import heatmap_layer, heatmap_png
+from inference.imaging.heatmaps import cam_box, heatmap_layer, heatmap_png
+from inference.imaging.preprocessing import CROP_SIZE, RESIZE_SHORTER_SIDE
+from inference.imaging.secondary_capture import secondary_capture
 
 BROWSER_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
 DISPLAY_MAX_SIDE = 2048
@@ -22,6 +25,31 @@ def study_display_image(study: Study) -> tuple[bytes, str]:
         with study.image.open("rb") as stored:
             return stored.read(), BROWSER_FORMATS[study.image_format]
     return _cached(f"renderings/{study.pk}/display.png", lambda: _display_png(study)), "image/png"
+
+
+def study_viewer_source(study: Study) -> bytes:
+    """The study as the viewer reads it, always DICOM: a DICOM upload as stored (its own pixel
+    data and window), a PNG or JPEG as a Secondary Capture of its full-resolution pixels."""
+    if study.image_format not in BROWSER_FORMATS:
+        with study.image.open("rb") as stored:
+            return stored.read()
+    return _cached(f"renderings/{study.pk}/viewer.dcm",
+                   lambda: secondary_capture(_study_image(study)))
+
+
+def study_model_crop(study: Study) -> dict:
+    """Where the model looked, in the study's own pixels: the box its heatmaps cover (the centre
+    crop of the preprocessing, `cam_box`), with the image size it is measured on."""
+    def render() -> bytes:
+        width, height = _study_image(study).size
+        left, top, right, bottom = cam_box(width, height)
+        return json.dumps({
+            "image_width": width, "image_height": height,
+            "left": left, "top": top, "right": right, "bottom": bottom,
+            "resize_shorter_side": RESIZE_SHORTER_SIDE, "crop_size": CROP_SIZE,
+        }).encode()
+
+    return json.loads(_cached(f"renderings/{study.pk}/model-crop.json", render))
 
 
 def heatmap_overlay_png(prediction: Prediction, finding: str) -> bytes:

@@ -117,16 +117,39 @@ def _newer_prediction() -> QuerySet[Prediction]:
         | Q(created_at=OuterRef("prediction__created_at"), pk__gt=OuterRef("prediction_id")))
 
 
-def patient_finding_trends(*, patient_id: str) -> dict[str, list[tuple[datetime.date, float]]]:
-    """Each finding's probability over time for one patient (newest prediction per study),
-    dated by the study date from the DICOM header, else by the upload."""
-    trends: dict[str, list[tuple[datetime.date, float]]] = {}
-    studies = study_list(filters=StudyFilters(patient_id=patient_id, sort="oldest"))
+def patient_finding_trends(
+    *, patient_id: str
+) -> dict[str, list[tuple[datetime.date, float, float]]]:
+    """Each finding's (date, probability, threshold) over time for one patient (newest
+    prediction per study), oldest first, dated by the study date from the DICOM header, else by
+    the upload."""
+    trends: dict[str, list[tuple[datetime.date, float, float]]] = {}
+    studies = sorted(study_list(filters=StudyFilters(patient_id=patient_id)), key=study_taken_at)
     for study in studies:
         prediction = study_latest_prediction(study=study)
         if prediction is None:
             continue
-        taken_at = study.study_date or study.created_at.date()
+        taken_at = study_taken_at(study)[0]
         for finding in prediction.findings.all():
-            trends.setdefault(finding.name, []).append((taken_at, finding.probability))
+            trends.setdefault(finding.name, []).append(
+                (taken_at, finding.probability, finding.threshold))
     return trends
+
+
+def study_taken_at(study: Study) -> tuple[datetime.date, datetime.datetime]:
+    """When a study was taken, for ordering a patient's studies: the DICOM study date, else the
+    upload's date (the upload time breaks ties)."""
+    return (study.study_date or study.created_at.date(), study.created_at)
+
+
+def study_previous(*, study: Study) -> Study | None:
+    """The same patient's study taken just before STUDY that has a reading, or None (also when
+    STUDY has no patient identifier)."""
+    if not study.patient_id:
+        return None
+    earlier = [
+        other for other in study_list(filters=StudyFilters(patient_id=study.patient_id))
+        if other.pk != study.pk and study_taken_at(other) < study_taken_at(study)
+        and study_latest_prediction(study=other) is not None
+    ]
+    return max(earlier, key=study_taken_at, default=None)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnoses.web import history, review, study, upload
+from diagnoses.web import comparison, history, review, study, upload
 
 urlpatterns = [
     path("", history.study_history, name="study-history"),
@@ -10,6 +10,10 @@ urlpatterns = [
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),
     path("<uuid:study_id>/image/", study.study_image, name="study-image"),
+    path("<uuid:study_id>/viewer/", study.study_viewer_facts, name="study-viewer"),
+    path("<uuid:study_id>/viewer/source.dcm", study.study_viewer_source,
+         name="study-viewer-source"),
+    path("<uuid:study_id>/comparison/", comparison.study_comparison, name="study-comparison"),
     path("<uuid:study_id>/rerun/", study.study_rerun, name="study-rerun"),
     path("<uuid:study_id>/study.json", study.study_json, name="study-json"),
     path("<uuid:study_id>/report.pdf", study.study_report, name="study-report"),

@@ -11,6 +11,7 @@ from diagnoses.forms import HistoryFilterForm
 from diagnoses.presenters import study_summary, trend_chart
 from diagnoses.selectors import StudyFilters
 from diagnoses.web.access import requires
+from diagnoses.web.comparison import comparison_url
 
 PAGE_SIZE = 25
 
@@ -56,4 +57,6 @@ def patient_detail(request):
         "patient_id": patient_id,
         "rows": [(study, study_summary(study)) for study in studies],
         "trends": [trend_chart(name, points) for name, points in trends.items()],
+        "comparison_url": comparison_url(max(studies, key=selectors.study_taken_at))
+        if studies else "",
     })

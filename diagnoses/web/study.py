@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,6 +16,7 @@ from diagnoses.forms import ReviewForm
 from diagnoses.models import Prediction, Study
 from diagnoses.presenters import study_summary
 from diagnoses.web.access import private_download, requires
+from diagnoses.web.comparison import comparison_url
 from inference.findings import FINDINGS
 
 
@@ -29,7 +31,8 @@ def study_detail(request, study_id):
     if prediction is not None and request.user.has_perm("diagnoses.review_study"):
         review_form = ReviewForm(prediction=prediction, reviewer=request.user)
     return render(request, "diagnoses/detail.html",
-                  {"study": study, "summary": summary, "review_form": review_form})
+                  {"study": study, "summary": summary, "review_form": review_form,
+                   "comparison_url": comparison_url(study)})
 
 
 @requires("view_study")
@@ -47,6 +50,28 @@ def study_image(request, study_id):
     content, content_type = renderings.study_display_image(study)
     extension = "png" if content_type == "image/png" else "jpg"
     return private_download(content, content_type, f"study-{study.pk}.{extension}")
+
+
+@requires("view_study")
+@require_GET
+def study_viewer_source(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    content = renderings.study_viewer_source(study)
+    return private_download(content, "application/dicom", f"study-{study.pk}.dcm")
+
+
+@requires("view_study")
+@require_GET
+def study_viewer_facts(request, study_id):
+    """What the viewer needs besides the pixels: the image's source and the model's crop."""
+    study = get_object_or_404(Study, pk=study_id)
+    response = JsonResponse({
+        "source_url": reverse("study-viewer-source", args=[study.pk]),
+        "image_format": study.image_format,
+        "model_crop": renderings.study_model_crop(study),
+    })
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 @requires("view_study")

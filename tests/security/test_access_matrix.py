@@ -45,6 +45,11 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-report": ("get", f"{base}/report.pdf", {}, WEB),
         "study-heatmap": ("get", f"{heat}/heatmaps/Effusion.png", {}, WEB),
         "study-heatmap-layer": ("get", f"{heat}/heatmap-layers/Effusion.png", {}, WEB),
+        "study-viewer": ("get", f"{base}/viewer/", {}, WEB),
+        "study-viewer-source": ("get", f"{base}/viewer/source.dcm", {}, WEB),
+        # The walked study is its patient's only one: nothing to compare with, once allowed.
+        "study-comparison": ("get", f"{base}/comparison/", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
         "study-rerun": ("post", f"{base}/rerun/", {}, WEB_POST),
         "prediction-review": ("post", f"{heat}/review/", {"verdict_Effusion": "agree"},
                               REVIEW_POST),

@@ -27,10 +27,12 @@ def finished_study_url(stack, browser):
     context = browser.new_context()
     page = context.new_page()
     log_in(page, stack)
-    page.get_by_label(FILE_LABEL).set_input_files(str(SAMPLES / "nih_00000129_000.png"))
-    page.get_by_label("Patient identifier").fill("A11Y-1")
-    page.get_by_role("button", name="Upload and analyse").click()
-    page.locator("#findings tbody tr").first.wait_for(timeout=90_000)
+    for sample in ("nih_00000075_000.png", "nih_00000129_000.png"):  # a prior, to compare with
+        page.goto(f"{stack.base_url}/studies/new/")
+        page.get_by_label(FILE_LABEL).set_input_files(str(SAMPLES / sample))
+        page.get_by_label("Patient identifier").fill("A11Y-1")
+        page.get_by_role("button", name="Upload and analyse").click()
+        page.locator("#findings tbody tr").first.wait_for(timeout=90_000)
     url = page.url
     context.close()
     return url
@@ -50,8 +52,14 @@ def test_the_main_pages_have_no_accessibility_violations(stack, browser, finishe
         found[name] = violations(page)
     page.goto(finished_study_url)
     page.locator("#findings").wait_for()
+    page.locator("[data-viewer][data-ready=true]").wait_for(timeout=60_000)
+    page.locator("#findings tbody tr").first.click()  # the heatmap, its crop and caption shown
+    page.locator("[data-crop-caption]").wait_for()
     found["result"] = violations(page)
     screenshot(page, f"result-{viewport['width']}")
+    page.goto(finished_study_url + "comparison/")
+    page.locator("[data-viewer][data-ready=true]").wait_for(timeout=60_000)
+    found["comparison"] = violations(page)
     assert all(not problems for problems in found.values()), found
     # Nothing wider than the screen on a tablet.
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
