@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from diagnoses import services
-from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
+from diagnoses.models import Finding, FindingVerdict, ModelVersion, Prediction, Review, Study
 from diagnoses.roles import user_role_assign
 from inference.findings import FINDINGS
 from tests.shared import SAMPLES, skip_without
@@ -107,3 +107,13 @@ def prediction_add(*, study: Study, model_version: ModelVersion,
 def review_signed_off(*, prediction: Prediction, reviewer) -> Review:
     return Review.objects.create(prediction=prediction, reviewer=reviewer,
                                  signed_off_at=timezone.now())
+
+
+def verdicts_add(*, review: Review, labels: dict[str, int]) -> None:
+    """The reviewer's verdicts saying each named finding is there (1) or not (0): "agree" when
+    that is what the prediction flagged, else "disagree"."""
+    findings = {finding.name: finding for finding in review.prediction.findings.all()}
+    FindingVerdict.objects.bulk_create(
+        FindingVerdict(review=review, finding=findings[name],
+                       verdict="agree" if bool(label) == findings[name].flagged else "disagree")
+        for name, label in labels.items())
