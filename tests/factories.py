@@ -117,3 +117,22 @@ def verdicts_add(*, review: Review, labels: dict[str, int]) -> None:
         FindingVerdict(review=review, finding=findings[name],
                        verdict="agree" if bool(label) == findings[name].flagged else "disagree")
         for name, label in labels.items())
+
+
+def reviewed_studies(*, model_version: ModelVersion, uploaded_by, reviewer,
+                     finding: str = "Effusion", count: int = 40, seed: int = 3, **study_fields):
+    """`count` studies read by `model_version`, `finding`'s score seeded-random and higher for
+    positives, each signed off by `reviewer` with a verdict on that finding. Returns (labels,
+    scores) as NumPy arrays, as the reviewer saw them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    scores = np.clip(rng.normal(0.3, 0.15, count) + 0.3 * labels, 0.001, 0.999)
+    for label, score in zip(labels, scores):
+        study = study_stored(uploaded_by=uploaded_by, **study_fields)
+        prediction = prediction_add(study=study, model_version=model_version,
+                                    probabilities={finding: float(score)})
+        review = review_signed_off(prediction=prediction, reviewer=reviewer)
+        verdicts_add(review=review, labels={finding: int(label)})
+    return labels, scores

@@ -10,9 +10,9 @@ from inference.validation.metrics import FindingMetrics, finding_metrics, mean_a
 from inference.validation.published import PUBLISHED_MEAN_AUROC
 
 STANDIN_NOTE = (
-    "These figures are those of the stand-in's random weights (not the verified published "
-    "CheXNet weights): they say nothing about the published model and are no basis for "
-    "clinical use."
+    "Not the verified published CheXNet weights: with the stand-in these figures are those of "
+    "random weights. They say nothing about the published model and are no basis for clinical "
+    "use."
 )
 
 
