@@ -6,6 +6,11 @@ Every figure is counted by the database (grouped counts, no row per study comes 
 predictions of one model version: the active one unless chosen. A shadow model's predictions
 belong to another model version, so they never count here.
 
+Only complete weeks count (Monday 00:00 in TIME_ZONE): the figures of a week do not change once
+it is over, so the page can keep its charts until the next week begins (drawing them is what
+costs: docs/benchmarks.md, "Monitoring"). The drift compares the last complete week with the
+four before it; the agreement counts the verdicts signed off in the last four complete weeks.
+
 Reviewer agreement of a finding: the share of its signed-off verdicts that agree with the model.
 """
 
@@ -29,6 +34,9 @@ CURRENT_DAYS = 7
 BASELINE_DAYS = 28
 
 
+AGREEMENT_WEEKS = 4
+
+
 @dataclass(frozen=True)
 class Periods:
     baseline_from: datetime.datetime
@@ -37,26 +45,51 @@ class Periods:
     current_to: datetime.datetime
 
 
+@dataclass(frozen=True)
+class Window:
+    """The complete weeks shown: [since, until), the drift's periods and the agreement's start."""
+
+    since: datetime.datetime
+    until: datetime.datetime
+    periods: Periods
+    agreement_since: datetime.datetime
+
+
+def week_start(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Monday 00:00 (TIME_ZONE) of the week `now` is in."""
+    local = timezone.localtime(now or timezone.now())
+    monday = local.date() - datetime.timedelta(days=local.weekday())
+    return timezone.make_aware(datetime.datetime.combine(monday, datetime.time()))
+
+
+def monitoring_window(now: datetime.datetime | None = None) -> Window:
+    until = week_start(now)
+    current_from = until - datetime.timedelta(days=CURRENT_DAYS)
+    periods = Periods(current_from - datetime.timedelta(days=BASELINE_DAYS), current_from,
+                      current_from, until)
+    return Window(until - datetime.timedelta(weeks=WEEKS), until, periods,
+                  until - datetime.timedelta(weeks=AGREEMENT_WEEKS))
+
+
 def default_periods(now: datetime.datetime | None = None) -> Periods:
-    """The last 7 days against the 28 days before them."""
-    now = now or timezone.now()
-    current_from = now - datetime.timedelta(days=CURRENT_DAYS)
-    return Periods(current_from - datetime.timedelta(days=BASELINE_DAYS), current_from,
-                   current_from, now)
+    """The last complete week against the four before it."""
+    return monitoring_window(now).periods
 
 
-def studies_per_week(*, since: datetime.datetime) -> list[tuple[datetime.date, int]]:
-    rows = (Study.objects.filter(created_at__gte=since).order_by()
+def studies_per_week(*, since: datetime.datetime, until: datetime.datetime
+                     ) -> list[tuple[datetime.date, int]]:
+    rows = (Study.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
             .annotate(week=TruncWeek("created_at")).values("week")
             .annotate(count=Count("pk")).values_list("week", "count"))
     return sorted((_day(week), count) for week, count in rows)
 
 
-def flag_rate_per_week(*, model_version_id: int, since: datetime.datetime
-                       ) -> dict[datetime.date, dict[str, float]]:
+def flag_rate_per_week(*, model_version_id: int, since: datetime.datetime,
+                       until: datetime.datetime) -> dict[datetime.date, dict[str, float]]:
     """Week -> finding -> the share of that week's predictions that flagged it."""
     rows = (Finding.objects.filter(prediction__model_version_id=model_version_id,
-                                   prediction__created_at__gte=since).order_by()
+                                   prediction__created_at__gte=since,
+                                   prediction__created_at__lt=until).order_by()
             .annotate(week=TruncWeek("prediction__created_at")).values("week", "name")
             .annotate(total=Count("pk"), flagged=Count("pk", filter=Q(flagged=True)))
             .values_list("week", "name", "total", "flagged"))
@@ -93,11 +126,11 @@ def score_drift(*, model_version_id: int, periods: Periods) -> dict[str, dict]:
     return drift
 
 
-def reviewer_agreement(*, model_version_id: int, since: datetime.datetime
-                       ) -> dict[str, tuple[float | None, int]]:
+def reviewer_agreement(*, model_version_id: int, since: datetime.datetime,
+                       until: datetime.datetime) -> dict[str, tuple[float | None, int]]:
     """Finding -> (share of signed-off verdicts that agree, how many verdicts)."""
     rows = (FindingVerdict.objects.filter(
-        review__signed_off_at__gte=since,
+        review__signed_off_at__gte=since, review__signed_off_at__lt=until,
         finding__prediction__model_version_id=model_version_id).order_by()
         .values("finding__name")
         .annotate(total=Count("pk"), agree=Count("pk", filter=Q(verdict="agree")))
@@ -108,20 +141,22 @@ def reviewer_agreement(*, model_version_id: int, since: datetime.datetime
     return agreement
 
 
-def input_mix_per_week(*, since: datetime.datetime) -> dict[str, dict[datetime.date, dict]]:
+def input_mix_per_week(*, since: datetime.datetime, until: datetime.datetime
+                       ) -> dict[str, dict[datetime.date, dict]]:
     """Field -> week -> value -> studies, for the header fields this Study has; the age in
     bands of 20 years when an age field is there."""
     have = {field.name for field in Study._meta.get_fields()}
     mix = {}
     for field in [f for f in MIX_FIELDS if f in have]:
-        mix[field] = _counts_per_week(field, since)
+        mix[field] = _counts_per_week(field, since, until)
     if AGE_FIELD in have:
-        mix["age band"] = _counts_per_week(AGE_FIELD, since, band=AGE_BAND_YEARS)
+        mix["age band"] = _counts_per_week(AGE_FIELD, since, until, band=AGE_BAND_YEARS)
     return mix
 
 
-def _counts_per_week(field: str, since: datetime.datetime, band: int | None = None) -> dict:
-    rows = (Study.objects.filter(created_at__gte=since).order_by()
+def _counts_per_week(field: str, since: datetime.datetime, until: datetime.datetime,
+                     band: int | None = None) -> dict:
+    rows = (Study.objects.filter(created_at__gte=since, created_at__lt=until).order_by()
             .annotate(week=TruncWeek("created_at")).values("week", field)
             .annotate(count=Count("pk")).values_list("week", field, "count"))
     weeks: dict[datetime.date, dict[str, int]] = {}

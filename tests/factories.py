@@ -136,3 +136,11 @@ def reviewed_studies(*, model_version: ModelVersion, uploaded_by, reviewer,
         review = review_signed_off(prediction=prediction, reviewer=reviewer)
         verdicts_add(review=review, labels={finding: int(label)})
     return labels, scores
+
+
+def studies_move_to(*, when) -> None:
+    """Every study, its predictions and their sign-offs placed at `when` (monitoring counts
+    complete weeks only)."""
+    Study.objects.update(created_at=when)
+    Prediction.objects.update(created_at=when)
+    Review.objects.filter(signed_off_at__isnull=False).update(signed_off_at=when)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from diagnoses import monitoring
-from diagnoses.models import Prediction, Study
+from diagnoses.models import Prediction, Review, Study
 from inference.validation.drift import psi
 from tests import factories
 
@@ -20,24 +20,28 @@ TOKEN = "metrics-token-for-the-monitoring-tests-0123"
 
 @pytest.fixture
 def placed(clinician, reviewer, model_version):
-    """Studies of the active model: 20 in the baseline period scored low for Effusion, 10 in the
-    last days scored high; 4 of the recent ones reviewed (3 agree, 1 disagree)."""
+    """Studies of the active model: 20 in the baseline weeks scored low for Effusion, 10 in the
+    last complete week scored high; 4 of the recent ones reviewed then (3 agree, 1 disagree);
+    5 more this week, which no figure counts until the week is over."""
     model_version.is_active = True
     model_version.save()
-    now = timezone.now()
+    week = monitoring.week_start()
     baseline = [0.005 + 0.01 * i for i in range(20)]
     current = [0.45 + 0.05 * i for i in range(10)]
-    for score, days_ago in [(s, 20) for s in baseline] + [(s, 2) for s in current]:
+    for score, days_ago in [(s, 20) for s in baseline] + [(s, 3) for s in current] + \
+            [(0.99, 0) for _ in range(5)]:
         study = factories.study_stored(uploaded_by=clinician, modality="CR",
                                        view_position="PA" if score < 0.5 else "AP")
         prediction = factories.prediction_add(study=study, model_version=model_version,
                                               probabilities={"Effusion": score})
-        when = now - datetime.timedelta(days=days_ago)
+        when = week - datetime.timedelta(days=days_ago) if days_ago else timezone.now()
         Prediction.objects.filter(pk=prediction.pk).update(created_at=when)
         Study.objects.filter(pk=study.pk).update(created_at=when)
-    recent = Prediction.objects.filter(created_at__gte=now - datetime.timedelta(days=3))[:4]
+    recent = Prediction.objects.filter(created_at__gte=week - datetime.timedelta(days=4),
+                                       created_at__lt=week)[:4]
     for number, prediction in enumerate(recent):
         review = factories.review_signed_off(prediction=prediction, reviewer=reviewer)
+        Review.objects.filter(pk=review.pk).update(signed_off_at=week - datetime.timedelta(days=1))
         flagged = prediction.findings.get(name="Effusion").flagged
         factories.verdicts_add(review=review, labels={"Effusion": int(flagged != (number == 0))})
     return baseline, current
@@ -55,21 +59,30 @@ def test_the_drift_is_the_psi_of_the_two_periods_scores(placed, model_version):
 
 
 def test_flag_rate_and_agreement(placed, model_version):
-    since = timezone.now() - datetime.timedelta(weeks=monitoring.WEEKS)
-    rates = monitoring.flag_rate_per_week(model_version_id=model_version.pk, since=since)
+    window = monitoring.monitoring_window()
+    rates = monitoring.flag_rate_per_week(model_version_id=model_version.pk, since=window.since,
+                                          until=window.until)
     latest = rates[max(rates)]
     assert latest["Effusion"] == pytest.approx(0.9)  # 0.50 0.55 ... 0.90: 9 of the 10 at >= 0.5
     assert all(week["Mass"] == 0 for week in rates.values())
-    agreement = monitoring.reviewer_agreement(model_version_id=model_version.pk, since=since)
+    agreement = monitoring.reviewer_agreement(model_version_id=model_version.pk,
+                                              since=window.agreement_since, until=window.until)
     assert agreement["Effusion"] == (pytest.approx(0.75), 4)
     assert agreement["Mass"] == (None, 0)
 
 
 def test_the_input_mix_counts_the_header_fields_the_study_has(placed):
-    since = timezone.now() - datetime.timedelta(weeks=monitoring.WEEKS)
-    mix = monitoring.input_mix_per_week(since=since)
+    window = monitoring.monitoring_window()
+    mix = monitoring.input_mix_per_week(since=window.since, until=window.until)
     assert sum(week.get("CR", 0) for week in mix["modality"].values()) == 30
     assert sum(week.get("AP", 0) for week in mix["view_position"].values()) == 9
+
+
+def test_only_complete_weeks_count(placed):
+    window = monitoring.monitoring_window()
+    weeks = monitoring.studies_per_week(since=window.since, until=window.until)
+    assert sum(count for _, count in weeks) == 30  # not this week's 5
+    assert window.until == monitoring.week_start() and window.until.weekday() == 0
 
 
 def test_the_gauges_on_metrics(placed, client, settings, redis_url):

@@ -4,13 +4,23 @@ with its charts, suggesting thresholds as a draft and an admin applying it."""
 import datetime
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from diagnoses import monitoring
 from diagnoses.models import AuditEvent, Prediction, ThresholdSuggestion
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_kept_charts():
+    """The monitoring page keeps its charts (per process): each test draws its own."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -63,10 +73,12 @@ def test_a_reviewer_saves_a_draft_an_admin_applies_it(as_reviewer, client, admin
 
 
 def test_the_monitoring_page_charts_the_weeks(as_reviewer, reviewed, model_version):
+    factories.studies_move_to(when=monitoring.week_start() - datetime.timedelta(days=2))
     response = as_reviewer.get(reverse("monitoring"))
     assert response.status_code == 200
     page = response.content.decode()
     for chart in ("studies-chart", "flag-chart", "drift-chart", "agreement-chart"):
         assert f'id="{chart}" src="data:image/svg+xml;base64,' in page
     assert "mix-chart" in page  # modality and view position
+    assert "<td>30</td>" in page  # the last complete week's predictions, in the drift table
     assert Prediction.objects.count() == 30

@@ -1,7 +1,12 @@
 """The admin validation and monitoring pages in Chromium: a reviewer sees the report of the
 reviewed studies and the monitoring charts drawn; screenshots go to test-artifacts/."""
 
+import datetime
+
 import pytest
+from django.core.cache import cache
+
+from diagnoses import monitoring
 
 from tests import factories
 from tests.system.conftest import screenshot
@@ -24,7 +29,10 @@ def reviewed(clinician, reviewer):
     version = factories.model_version_create(name="CheXNet stand-in", is_active=True)
     factories.reviewed_studies(model_version=version, uploaded_by=clinician, reviewer=reviewer,
                                count=30, modality="CR", view_position="PA")
-    return version
+    factories.studies_move_to(when=monitoring.week_start() - datetime.timedelta(days=2))
+    cache.clear()
+    yield version
+    cache.clear()
 
 
 def log_in(page, base_url: str, username: str) -> None:
