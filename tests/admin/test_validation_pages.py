@@ -36,6 +36,12 @@ def test_a_clinician_is_sent_to_the_admin_login(as_clinician, name):
     assert response["Location"].startswith(reverse("admin:login"))
 
 
+def test_the_admin_index_links_both_pages(as_reviewer):
+    page = as_reviewer.get(reverse("admin:index")).content.decode()
+    assert f'href="{reverse("validation")}"' in page and f'href="{reverse("monitoring")}"' in page
+    assert "diagnoses_study_changelist" in page or "/admin/diagnoses/study/" in page
+
+
 def test_the_validation_page_shows_the_reviewed_studies_report(as_reviewer, reviewed,
                                                                model_version):
     response = as_reviewer.get(reverse("validation"), {"model_version": model_version.pk})
