@@ -10,9 +10,12 @@ off), then times, with Django's test Client as a reviewer (staff), --requests re
 few warm-ups:
 
 - the monitoring page as it opens (12 weeks, the active model version, the most drifted
-  finding's score distribution), charts drawn;
+  finding's score distribution), its charts kept from an earlier request (as within a week),
+  and drawn (the cache cleared first: the first request of a week), --validation-requests times;
 - the same page's figures only (the grouped counts of diagnoses/monitoring.py, no charts);
-- a /metrics scrape.
+- a /metrics scrape;
+- the validation page of the active model version over all its reviewed studies (bootstrap
+  intervals and charts), --validation-requests times.
 
 Prints p50, p95 and max in milliseconds and the SQL queries per request. --drop drops the
 PostgreSQL database afterwards.
@@ -26,6 +29,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.pages import WARM_UP as PAGE_WARM_UP
 from bench.pages import (
     REPO,
     create_postgres_database,
@@ -41,20 +45,18 @@ WARM_UP = 3
 
 
 def figures_only() -> None:
-    import datetime
-
-    from django.utils import timezone
-
+    """The page's counts, as diagnoses/admin/monitoring.py asks for them, without drawing."""
     from diagnoses import monitoring
 
     version = monitoring.monitored_model_version()
-    now = timezone.now()
-    since = now - datetime.timedelta(weeks=monitoring.WEEKS)
-    monitoring.studies_per_week(since=since)
-    monitoring.input_mix_per_week(since=since)
-    monitoring.flag_rate_per_week(model_version_id=version.pk, since=since)
-    monitoring.score_drift(model_version_id=version.pk, periods=monitoring.default_periods(now))
-    monitoring.reviewer_agreement(model_version_id=version.pk, since=since)
+    window = monitoring.monitoring_window()
+    monitoring.studies_per_week(since=window.since, until=window.until)
+    monitoring.input_mix_per_week(since=window.since, until=window.until)
+    monitoring.flag_rate_per_week(model_version_id=version.pk, since=window.since,
+                                  until=window.until)
+    monitoring.score_drift(model_version_id=version.pk, periods=window.periods)
+    monitoring.reviewer_agreement(model_version_id=version.pk, since=window.agreement_since,
+                                  until=window.until)
 
 
 def timed_calls(function, count: int) -> tuple[list[float], list[int]]:
@@ -75,7 +77,7 @@ def timed_calls(function, count: int) -> tuple[list[float], list[int]]:
     return times, queries
 
 
-def measure(requests: int) -> list[tuple[str, list[float], list[int]]]:
+def measure(requests: int, validation_requests: int) -> list[tuple[str, list[float], list[int]]]:
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -84,12 +86,25 @@ def measure(requests: int) -> list[tuple[str, list[float], list[int]]]:
     User.objects.filter(username="bench-reviewer").update(is_staff=True)
     staff = Client()
     staff.force_login(User.objects.get(username="bench-reviewer"))
-    count = requests + WARM_UP
+    from diagnoses.models import ModelVersion
+
+    count = requests + PAGE_WARM_UP
+    active = ModelVersion.objects.get(is_active=True)
+    from django.core.cache import cache
+
+    def drawn_again():
+        cache.clear()
+        assert staff.get("/admin/monitoring/").status_code == 200
+
     return [
-        ("monitoring page (charts drawn)",
+        ("monitoring page (charts kept)",
          *timed_requests(staff, ["/admin/monitoring/"] * count)),
+        ("monitoring page (charts drawn)", *timed_calls(drawn_again, validation_requests)),
         ("monitoring figures only (no charts)", *timed_calls(figures_only, requests)),
         ("/metrics scrape", *timed_requests(staff, ["/metrics"] * count)),
+        ("validation page (all reviewed studies)", *timed_requests(
+            staff, [f"/admin/validation/?model_version={active.pk}"]
+            * (validation_requests + PAGE_WARM_UP))),
     ]
 
 
@@ -112,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default="",
                         help="default: SQLite in build/bench/monitoring-STUDIES.sqlite3")
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--validation-requests", type=int, default=5)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--drop", action="store_true", help="drop the PostgreSQL database after")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -131,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if seeded_count() != args.studies:
         seed(args.studies, random.Random(args.seed))
     print(machine())
-    results = measure(args.requests)
+    results = measure(args.requests, args.validation_requests)
     print(f"{'what':<40} {'p50':>7} {'p95':>7} {'max':>7}  queries")
     rows = []
     for name, times, queries in results:
