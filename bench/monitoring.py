@@ -13,7 +13,8 @@ few warm-ups:
   finding's score distribution), its charts kept from an earlier request (as within a week),
   and drawn (the cache cleared first: the first request of a week), --validation-requests times;
 - the same page's figures only (the grouped counts of diagnoses/monitoring.py, no charts);
-- a /metrics scrape;
+- a /metrics scrape, its drift and agreement gauges kept from an earlier scrape (as within the
+  hour) and counted again (the cache cleared first);
 - the validation page of the active model version over all its reviewed studies (bootstrap
   intervals and charts), --validation-requests times.
 
@@ -96,12 +97,17 @@ def measure(requests: int, validation_requests: int) -> list[tuple[str, list[flo
         cache.clear()
         assert staff.get("/admin/monitoring/").status_code == 200
 
+    def scraped_again():
+        cache.clear()
+        assert staff.get("/metrics").status_code == 200
+
     return [
         ("monitoring page (charts kept)",
          *timed_requests(staff, ["/admin/monitoring/"] * count)),
         ("monitoring page (charts drawn)", *timed_calls(drawn_again, validation_requests)),
         ("monitoring figures only (no charts)", *timed_calls(figures_only, requests)),
-        ("/metrics scrape", *timed_requests(staff, ["/metrics"] * count)),
+        ("/metrics scrape (gauges kept)", *timed_requests(staff, ["/metrics"] * count)),
+        ("/metrics scrape (gauges counted)", *timed_calls(scraped_again, requests)),
         ("validation page (all reviewed studies)", *timed_requests(
             staff, [f"/admin/validation/?model_version={active.pk}"]
             * (validation_requests + PAGE_WARM_UP))),

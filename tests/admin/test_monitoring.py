@@ -6,6 +6,7 @@ import datetime
 import math
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -16,6 +17,13 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 TOKEN = "metrics-token-for-the-monitoring-tests-0123"
+
+
+@pytest.fixture(autouse=True)
+def no_kept_figures():
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
