@@ -88,3 +88,26 @@ def test_the_monitoring_page_charts_the_weeks(as_reviewer, reviewed, model_versi
     assert "mix-chart" in page  # modality and view position
     assert "<td>30</td>" in page  # the last complete week's predictions, in the drift table
     assert Prediction.objects.count() == 30
+
+
+def test_bad_filters_are_form_errors_not_failures(as_reviewer, model_version):
+    response = as_reviewer.get(reverse("validation"), {"model_version": "x' OR 1=1",
+                                                       "date_from": "2026-13-45"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Select a valid choice" in page and "Enter a valid date" in page
+    assert "signed-off review" not in page
+    response = as_reviewer.get(reverse("validation"), {"model_version": model_version.pk,
+                                                       "date_from": "2026-02-01",
+                                                       "date_to": "2026-01-01"})
+    assert "The start date is after the end date." in response.content.decode()
+    assert as_reviewer.get(reverse("monitoring"), {"model_version": "999999",
+                                                   "finding": "<script>"}).status_code == 200
+
+
+def test_a_suggestion_without_a_target_is_refused(as_reviewer, model_version):
+    response = as_reviewer.post(reverse("threshold-suggest"), {
+        "model_version": model_version.pk, "method": "sensitivity"}, follow=True)
+    assert "A target sensitivity is needed." in response.content.decode()
+    assert not ThresholdSuggestion.objects.exists()
+    assert as_reviewer.get(reverse("threshold-suggestion", args=[999999])).status_code == 404
