@@ -39,10 +39,11 @@ def reviewed_labelled_scores(*, filters: ReviewedFilters) -> tuple[LabelledScore
         review__signed_off_at__isnull=False,
         finding__prediction__model_version_id=filters.model_version_id,
     )
+    uploaded = "finding__prediction__study__created_at__date"
     if filters.date_from:
-        verdicts = verdicts.filter(finding__prediction__study__created_at__date__gte=filters.date_from)
+        verdicts = verdicts.filter(**{f"{uploaded}__gte": filters.date_from})
     if filters.date_to:
-        verdicts = verdicts.filter(finding__prediction__study__created_at__date__lte=filters.date_to)
+        verdicts = verdicts.filter(**{f"{uploaded}__lte": filters.date_to})
     rows = verdicts.order_by("review__signed_off_at", "pk").values_list(
         "finding__prediction__study_id", "finding__name", "finding__probability",
         "finding__flagged", "verdict")

@@ -7,8 +7,8 @@ from diagnoses.models import ModelVersion, ThresholdSuggestion
 
 
 class ReviewedStudiesForm(forms.Form):
-    model_version = forms.ModelChoiceField(queryset=ModelVersion.objects.order_by("-first_seen_at"),
-                                           empty_label=None)
+    model_version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.order_by("-first_seen_at"), empty_label=None)
     date_from = forms.DateField(required=False, label="Uploaded from",
                                 widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="Uploaded to",

@@ -59,7 +59,8 @@ class FindingMetrics:
     not_computable: str  # "", "no positives", "no negatives" or "no studies"
     operating_point: OperatingPoint | None
     roc: list[tuple[float, float, float]] = field(default_factory=list)  # fpr, tpr, threshold
-    calibration: list[tuple[float, float, int]] = field(default_factory=list)  # predicted, observed, n
+    # mean predicted, fraction positive, studies
+    calibration: list[tuple[float, float, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         data = asdict(self)
