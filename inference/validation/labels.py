@@ -2,7 +2,7 @@
 
 - NIH ChestX-ray14's `Data_Entry_2017.csv`: columns `Image Index` and `Finding Labels`, the
   findings of an image joined by `|`, or `No Finding`; every finding not named is a negative.
-- a plain CSV `image,finding,label` (label 0 or 1, a header row optional): only the findings
+- a plain CSV `image,finding,label` (label 0 or 1; that header row optional): only the findings
   named for an image are labelled.
 - the shared samples' `labels.json`: file name -> {"finding_labels": "A|B" or "No Finding"};
   an entry without finding_labels is left out.
@@ -65,8 +65,8 @@ def _plain(rows: list[list[str]]) -> dict[str, dict[str, int]]:
         cells = [cell.strip() for cell in row]
         if not any(cells):
             continue
-        if line == 1 and len(cells) == 3 and cells[2] not in ("0", "1"):
-            continue  # a header row
+        if line == 1 and [cell.lower() for cell in cells] == ["image", "finding", "label"]:
+            continue  # the header row
         if len(cells) != 3:
             raise LabelsError(f"line {line}: expected image,finding,label (0 or 1)")
         image, finding, label = cells
