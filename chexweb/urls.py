@@ -18,6 +18,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("admin/", include("diagnoses.admin.urls")),  # validation and monitoring (staff)
     path("admin/", admin.site.urls),
     path("healthz", health, name="health"),
     path("metrics", metrics, name="metrics"),

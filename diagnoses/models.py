@@ -343,3 +343,51 @@ class CallbackDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class ThresholdSuggestion(models.Model):
+    """Thresholds proposed from reviewed studies (admin validation page), kept as a draft until
+    an admin applies it, which makes a new threshold set of the model version."""
+
+    class Method(models.TextChoices):
+        SENSITIVITY = "sensitivity", "Target sensitivity"
+        YOUDEN = "youden", "Youden's J"
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="threshold_suggestions"
+    )
+    based_on = models.ForeignKey(
+        ThresholdSet, on_delete=models.PROTECT, related_name="+",
+        help_text="The threshold set it was proposed against (its old operating points).",
+    )
+    method = models.CharField(max_length=16, choices=Method.choices)
+    target_sensitivity = models.FloatField(null=True, blank=True)
+    date_from = models.DateField(null=True, blank=True)
+    date_to = models.DateField(null=True, blank=True)
+    findings = models.JSONField(
+        help_text="Per finding: positives, negatives, old and new operating points, or why none.")
+    thresholds = models.JSONField(
+        help_text="The proposed set: the suggested threshold where there is one, else the old.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+"
+    )
+    threshold_set = models.OneToOneField(
+        ThresholdSet, null=True, blank=True, on_delete=models.PROTECT, related_name="suggestion",
+        help_text="The threshold set applying it made.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Suggested thresholds #{self.pk} for {self.model_version}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.applied_at is None

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from diagnoses import services
-from diagnoses.models import Finding, ModelVersion, Prediction, Review, Study
+from diagnoses.models import Finding, FindingVerdict, ModelVersion, Prediction, Review, Study
 from diagnoses.roles import user_role_assign
 from inference.findings import FINDINGS
 from tests.shared import SAMPLES, skip_without
@@ -107,3 +107,40 @@ def prediction_add(*, study: Study, model_version: ModelVersion,
 def review_signed_off(*, prediction: Prediction, reviewer) -> Review:
     return Review.objects.create(prediction=prediction, reviewer=reviewer,
                                  signed_off_at=timezone.now())
+
+
+def verdicts_add(*, review: Review, labels: dict[str, int]) -> None:
+    """The reviewer's verdicts saying each named finding is there (1) or not (0): "agree" when
+    that is what the prediction flagged, else "disagree"."""
+    findings = {finding.name: finding for finding in review.prediction.findings.all()}
+    FindingVerdict.objects.bulk_create(
+        FindingVerdict(review=review, finding=findings[name],
+                       verdict="agree" if bool(label) == findings[name].flagged else "disagree")
+        for name, label in labels.items())
+
+
+def reviewed_studies(*, model_version: ModelVersion, uploaded_by, reviewer,
+                     finding: str = "Effusion", count: int = 40, seed: int = 3, **study_fields):
+    """`count` studies read by `model_version`, `finding`'s score seeded-random and higher for
+    positives, each signed off by `reviewer` with a verdict on that finding. Returns (labels,
+    scores) as NumPy arrays, as the reviewer saw them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    scores = np.clip(rng.normal(0.3, 0.15, count) + 0.3 * labels, 0.001, 0.999)
+    for label, score in zip(labels, scores):
+        study = study_stored(uploaded_by=uploaded_by, **study_fields)
+        prediction = prediction_add(study=study, model_version=model_version,
+                                    probabilities={finding: float(score)})
+        review = review_signed_off(prediction=prediction, reviewer=reviewer)
+        verdicts_add(review=review, labels={finding: int(label)})
+    return labels, scores
+
+
+def studies_move_to(*, when) -> None:
+    """Every study, its predictions and their sign-offs placed at `when` (monitoring counts
+    complete weeks only)."""
+    Study.objects.update(created_at=when)
+    Prediction.objects.update(created_at=when)
+    Review.objects.filter(signed_off_at__isnull=False).update(signed_off_at=when)

@@ -13,6 +13,7 @@ same answer (nothing is counted in process memory):
   first upload), at quantiles 0.5, 0.95, 0.99 and 1 (the slowest).
 - `chexweb_prediction_ms_last_hour{stage,quantile}`: the worker's own preprocessing and
   inference times of the predictions stored in the last hour.
+- the score drift and reviewer agreement gauges of diagnoses/web/monitoring_metrics.py.
 
 Counts only, no patient data; still not public: a staff login, or `Authorization: Bearer
 <CHEXWEB_METRICS_TOKEN>` for a scraper (no token set: staff only).
@@ -34,6 +35,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from diagnoses.models import Prediction, Study
+from diagnoses.web.monitoring_metrics import monitoring_families
 
 # kombu's Redis transport keeps a queue's prioritised messages in lists of their own.
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
@@ -77,7 +79,8 @@ class _Snapshot:
 
 
 def metric_families() -> list:
-    return [studies_per_status(), *queue_depth(), *finished_last_hour(), prediction_times()]
+    return [studies_per_status(), *queue_depth(), *finished_last_hour(), prediction_times(),
+            *monitoring_families()]
 
 
 def studies_per_status() -> GaugeMetricFamily:

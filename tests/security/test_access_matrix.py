@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from diagnoses import services
 from diagnoses.api.tokens import api_token_create
+from diagnoses.threshold_suggestions import threshold_suggestion_create
 from tests.factories import study_diagnosed, user_create
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ API = {"anonymous": 401, "outsider": 403, "clinician": 200, "reviewer": 200, "ad
 API_DOCS = {**API, "outsider": 200}  # the contract, no patient data: any logged-in user
 STAFF = {"anonymous": LOGIN, "outsider": LOGIN, "clinician": LOGIN, "reviewer": 200, "admin": 200}
 ADMIN_ONLY = {**STAFF, "reviewer": 403}
+STAFF_POST = {**STAFF, "reviewer": 302, "admin": 302}
 PUBLIC = dict.fromkeys(ROLES, 200)
 
 
@@ -68,6 +70,14 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
                                   {**API, "clinician": 403}),
         "api-study-rerun": ("post", f"{api}/rerun/", {}, {
             **API, "clinician": 202, "reviewer": 202, "admin": 202}),
+        "validation": ("get", "/admin/validation/", {}, STAFF),
+        "threshold-suggest": ("post", "/admin/validation/suggest/", {}, STAFF_POST),
+        "threshold-suggestion": ("get", f"/admin/validation/suggestions/{ids['suggestion']}/",
+                                 {}, STAFF),
+        "threshold-suggestion-apply": (
+            "post", f"/admin/validation/suggestions/{ids['suggestion']}/apply/", {},
+            {**STAFF_POST, "reviewer": 403}),
+        "monitoring": ("get", "/admin/monitoring/", {}, STAFF),
         "admin:index": ("get", "/admin/", {}, STAFF),
         "admin:diagnoses_study_changelist": ("get", "/admin/diagnoses/study/", {}, STAFF),
         "admin:diagnoses_study_change": ("get", f"/admin/diagnoses/study/{study}/change/", {},
@@ -109,7 +119,10 @@ def users(db):
 @pytest.fixture
 def ids(users, model_server):
     study = study_diagnosed(uploaded_by=users["clinician"], patient_id="P-ACCESS")
-    return {"study": study.pk, "prediction": study.predictions.get().pk}
+    prediction = study.predictions.get()
+    suggestion = threshold_suggestion_create(model_version=prediction.model_version,
+                                             method="youden", user=users["admin"])
+    return {"study": study.pk, "prediction": prediction.pk, "suggestion": suggestion.pk}
 
 
 def test_every_url_has_an_expectation(ids):
