@@ -1,4 +1,9 @@
-"""Reads: studies for the history, the patient page and the result page."""
+"""Reads: studies for the history, the patient page and the result page.
+
+Prediction rows are the clinical readings only: a shadow model version's readings are
+ShadowPrediction rows (diagnoses/shadow.py), which nothing here reads. The clinical reading of a
+study is `study_latest_prediction` (or `latest_prediction_of` in a query): every page, export,
+API answer and callback takes it from here."""
 
 import datetime
 import uuid

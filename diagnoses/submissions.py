@@ -36,6 +36,8 @@ def study_submit(
     tencrop: bool = False,
     callback_url: str = "",
     idempotency_key: str = "",
+    view_position: str = "",
+    patient_age_years: float | None = None,
 ) -> Submission:
     fields = {"patient_id": patient_id, "accession_number": accession_number, "notes": notes,
               "tencrop": tencrop, "callback_url": callback_url}
@@ -49,6 +51,7 @@ def study_submit(
             study = services.study_create(
                 uploaded_by=uploaded_by, image_file=image_file, patient_id=patient_id,
                 accession_number=accession_number, notes=notes, tencrop=tencrop,
+                view_position=view_position, patient_age_years=patient_age_years,
             )
             Study.objects.filter(pk=study.pk).update(
                 callback_url=callback_url, idempotency_key=idempotency_key
