@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import start_model_server
+from tests.processes import Process, answers_http, procfile_command, wait_until
 from tests.diagnoses.test_shadow import shadow_onnx_copy
 from tests.shared import SAMPLES
 from tests.system.conftest import stack  # noqa: F401  (the module's running product)
@@ -100,7 +101,7 @@ def compared(stack, admin, shadow_id: int, count: int, timeout: float = 60) -> s
 
 
 def test_shadow_readings_agreement_promotion_and_a_shadow_server_down(
-        stack, shadow_server, versions, api, admin):  # noqa: F811
+        stack, shadow_server, versions, api, admin, chexnet_onnx):  # noqa: F811
     active_id, shadow_id, _ = versions
     urls = [submit(stack, api, name) for name in XRAYS[:2]]
     for url in urls:
@@ -136,3 +137,16 @@ def test_shadow_readings_agreement_promotion_and_a_shadow_server_down(
     models = {m["id"]: m["state"] for m in
               api.get(f"{stack.base_url}/api/v1/models/", timeout=10).json()}
     assert models == {active_id: "retired", shadow_id: "active"}
+
+    # Its server back at its address: new studies are read by the promoted version.
+    _, shadow_url = shadow_server
+    restarted = Process("model", procfile_command("model"), env={
+        "CHEXNET_ONNX": str(shadow_onnx_copy(chexnet_onnx)),
+        "GRAPHPIPE_LISTEN": shadow_url.removeprefix("http://")})
+    try:
+        wait_until(answers_http(f"{shadow_url}/control/is_ready"), timeout=60,
+                   what="the promoted version's server", process=restarted)
+        study = finished(api, submit(stack, api, XRAYS[0]))
+        assert [p["model_version"]["id"] for p in study["predictions"]] == [shadow_id]
+    finally:
+        restarted.stop()
