@@ -37,6 +37,8 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-history": ("get", "/studies/", {}, WEB),
         "study-history-csv": ("get", "/studies/export.csv", {}, WEB),
         "study-upload": ("get", "/studies/new/", {}, WEB),
+        "study-worklist": ("get", "/studies/worklist/", {}, WEB),
+        "study-worklist-json": ("get", "/studies/worklist.json", {}, WEB),
         "patient-detail": ("get", "/studies/patient/?id=P-ACCESS", {}, WEB),
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),
@@ -71,6 +73,9 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
                                                   ADMIN_ONLY),
         "admin:diagnoses_modelversion_changelist": ("get", "/admin/diagnoses/modelversion/", {},
                                                     STAFF),
+        "admin:diagnoses_modelversion_agreement": (
+            "get", f"/admin/diagnoses/modelversion/{ids['model_version']}/agreement/", {},
+            ADMIN_ONLY),
         "admin:auth_user_changelist": ("get", "/admin/auth/user/", {}, {
             **ADMIN_ONLY, "admin": 403}),
     }
@@ -104,7 +109,9 @@ def users(db):
 @pytest.fixture
 def ids(users, model_server):
     study = study_diagnosed(uploaded_by=users["clinician"], patient_id="P-ACCESS")
-    return {"study": study.pk, "prediction": study.predictions.get().pk}
+    prediction = study.predictions.get()
+    return {"study": study.pk, "prediction": prediction.pk,
+            "model_version": prediction.model_version_id}
 
 
 def test_every_url_has_an_expectation(ids):
