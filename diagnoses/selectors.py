@@ -114,6 +114,11 @@ def latest_prediction_of(study: OuterRef) -> QuerySet[Prediction]:
     return Prediction.objects.filter(study=study).order_by(*LATEST_FIRST)
 
 
+def latest_reading_findings() -> QuerySet[Finding]:
+    """The findings of each study's latest reading: to count or filter from the findings' side."""
+    return Finding.objects.filter(~Exists(_newer_prediction()))
+
+
 def _newer_prediction() -> QuerySet[Prediction]:
     """A later prediction of the same study than the outer row's `prediction`: if one exists,
     that row is not the latest reading."""

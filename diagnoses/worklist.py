@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from diagnoses import selectors
-from diagnoses.models import ROUTINE, URGENCY_LEVELS, Finding, Study, ThresholdSet
+from diagnoses.models import ROUTINE, URGENCY_LEVELS, Finding, Review, Study, ThresholdSet
 
 WORKLIST_LENGTH = 200
 _RANK = {level: rank for rank, level in enumerate(URGENCY_LEVELS)}  # 0: most urgent
@@ -67,9 +67,26 @@ def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> W
     ]
     return Worklist(
         entries=entries, total=len(items),
-        urgent_unread=sum(item.urgency == URGENCY_LEVELS[0] for item in items),
+        urgent_unread=urgent_unread_count(),
         overdue=sum(now - item.created_at > max_wait for item in items), max_wait=max_wait,
     )
+
+
+def urgent_unread_count() -> int:
+    """Studies read and not signed off whose latest reading flags a finding its threshold set
+    calls urgent (the navigation's count, on every page): counted from the urgent flagged
+    findings' side, a few rows, however many studies wait."""
+    urgent = Q()
+    for set_id, urgencies in ThresholdSet.objects.values_list("pk", "urgencies"):
+        names = [name for name, level in (urgencies or {}).items() if level == URGENCY_LEVELS[0]]
+        if names:
+            urgent |= Q(prediction__threshold_set_id=set_id, name__in=names)
+    if not urgent:
+        return 0
+    signed = Review.objects.filter(prediction=OuterRef("prediction"), signed_off_at__isnull=False)
+    return (selectors.latest_reading_findings()
+            .filter(urgent, flagged=True, prediction__study__status=Study.Status.DONE)
+            .filter(~Exists(signed)).values("prediction__study").distinct().count())
 
 
 def _order(item: _Item, now: datetime, max_wait: timedelta) -> tuple:

@@ -2,11 +2,11 @@
 
 from django import template
 
-from diagnoses.worklist import worklist
+from diagnoses.worklist import urgent_unread_count
 
 register = template.Library()
 
 
 @register.simple_tag
 def urgent_unread() -> int:
-    return worklist(length=0).urgent_unread
+    return urgent_unread_count()

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from diagnoses import model_versions
 from diagnoses.models import ModelVersion, Study
-from diagnoses.worklist import worklist
+from diagnoses.worklist import urgent_unread_count, worklist
 from inference.findings import FINDINGS
 from tests.factories import prediction_add, review_signed_off, study_stored
 
@@ -116,3 +116,18 @@ def test_an_unknown_urgency_is_refused(model_version):
         model_versions.threshold_set_create(
             model_version=model_version, thresholds={name: 0.5 for name in FINDINGS},
             urgencies={"Pneumothorax": "asap"})
+
+
+def test_the_urgent_count_matches_the_list(clinician, reviewer, model_version):
+    read(clinician, model_version, minutes_ago=5, patient_id="A", flagged=["Pneumothorax"])
+    both = read(clinician, model_version, minutes_ago=5, patient_id="B",
+                flagged=["Pneumothorax", "Effusion"])
+    read(clinician, model_version, minutes_ago=5, patient_id="C", flagged=["Effusion"])
+    signed = read(clinician, model_version, minutes_ago=5, patient_id="D",
+                  flagged=["Pneumothorax"])
+    review_signed_off(prediction=signed.predictions.get(), reviewer=reviewer)
+    assert urgent_unread_count() == 2
+    assert sum(entry.urgency == "urgent" for entry in worklist().entries) == 2
+    newer = ModelVersion.objects.create(identity="b" * 64, name="Newer")
+    prediction_add(study=both, model_version=newer, probabilities={"Pneumothorax": 0.9})
+    assert urgent_unread_count() == 1  # B's latest reading: a set without urgencies
