@@ -6,21 +6,23 @@ urgency of the findings its latest reading flags (urgent, priority, routine: set
 each threshold set by admins); then by waiting time, the longest first. "Not signed off" and
 "latest reading" are the history's own (selectors.study_list with reviewed=False).
 
-Built from three narrow queries (the unsigned studies' ids and upload times, the flagged findings
-of their latest readings, the threshold sets' urgencies), then one page of full rows."""
+However many studies wait, one page is built from bounded queries: the overdue ones by upload
+time, the urgent and priority ones from their flagged findings' side (the findings a threshold
+set names, of latest readings), the routine rest by upload time; each at most a page long."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from diagnoses import selectors
-from diagnoses.models import ROUTINE, URGENCY_LEVELS, Finding, Review, Study, ThresholdSet
+from diagnoses.models import ROUTINE, URGENCY_LEVELS, Review, Study, ThresholdSet
 
 WORKLIST_LENGTH = 200
+URGENT = URGENCY_LEVELS[0]
 _RANK = {level: rank for rank, level in enumerate(URGENCY_LEVELS)}  # 0: most urgent
 
 
@@ -43,80 +45,92 @@ class Worklist:
     max_wait: timedelta
 
 
-@dataclass(frozen=True)
-class _Item:
-    study_id: uuid.UUID
-    created_at: datetime
-    urgency: str
-    urgent_findings: list[str]
-    flagged: list[str]
-
-
 def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> Worklist:
     now = now or timezone.now()
     max_wait = timedelta(minutes=settings.CHEXWEB_WORKLIST_MAX_WAIT_MINUTES)
-    items = _items()
-    items.sort(key=lambda item: _order(item, now, max_wait))
-    shown = items[:length]
-    studies = selectors.study_list().filter(pk__in=[item.study_id for item in shown]).in_bulk()
-    entries = [
-        WorklistEntry(study=studies[item.study_id], urgency=item.urgency,
-                      urgent_findings=item.urgent_findings, flagged=item.flagged,
-                      waiting=now - item.created_at, overdue=now - item.created_at > max_wait)
-        for item in shown if item.study_id in studies
-    ]
-    return Worklist(
-        entries=entries, total=len(items),
-        urgent_unread=urgent_unread_count(),
-        overdue=sum(now - item.created_at > max_wait for item in items), max_wait=max_wait,
-    )
+    cutoff = now - max_wait
+    unsigned = _unsigned()
+    overdue = unsigned.filter(created_at__lt=cutoff)
+    waiting = unsigned.filter(created_at__gte=cutoff)
+    ids = list(overdue.order_by("created_at", "pk").values_list("pk", flat=True)[:length])
+    ranked = _ranked(waiting)  # urgent and priority, in order
+    ids += [study_id for study_id, _ in ranked][:length - len(ids)]
+    if len(ids) < length:
+        ids += list(waiting.exclude(pk__in=[study_id for study_id, _ in ranked])
+                    .order_by("created_at", "pk").values_list("pk", flat=True)
+                    [:length - len(ids)])
+    studies = selectors.study_list().filter(pk__in=ids).in_bulk()
+    urgencies = _set_urgencies()
+    entries = [_entry(studies[study_id], urgencies, now, cutoff) for study_id in ids
+               if study_id in studies]
+    return Worklist(entries=entries, total=unsigned.count(), urgent_unread=urgent_unread_count(),
+                    overdue=overdue.count(), max_wait=max_wait)
 
 
 def urgent_unread_count() -> int:
     """Studies read and not signed off whose latest reading flags a finding its threshold set
-    calls urgent (the navigation's count, on every page): counted from the urgent flagged
-    findings' side, a few rows, however many studies wait."""
-    urgent = Q()
-    for set_id, urgencies in ThresholdSet.objects.values_list("pk", "urgencies"):
-        names = [name for name, level in (urgencies or {}).items() if level == URGENCY_LEVELS[0]]
-        if names:
-            urgent |= Q(prediction__threshold_set_id=set_id, name__in=names)
-    if not urgent:
+    calls urgent (the navigation's count, on every page)."""
+    findings = _named_findings(levels=(URGENT,))
+    if findings is None:
         return 0
+    return findings.filter(prediction__study__in=_unsigned()).values(
+        "prediction__study").distinct().count()
+
+
+def _unsigned() -> QuerySet[Study]:
+    return (selectors.study_list(filters=selectors.StudyFilters(status=Study.Status.DONE,
+                                                               reviewed=False))
+            .prefetch_related(None).order_by())
+
+
+def _set_urgencies() -> dict[int, dict[str, str]]:
+    """Threshold set -> the findings it names as urgent or priority (a handful of sets)."""
+    return {set_id: {name: level for name, level in (urgencies or {}).items()
+                     if level in _RANK and level != ROUTINE}
+            for set_id, urgencies in ThresholdSet.objects.values_list("pk", "urgencies")}
+
+
+def _named_findings(*, levels: tuple[str, ...]):
+    """Flagged findings of latest readings that their threshold set names at one of `levels`;
+    None when no set names any."""
+    named = Q()
+    for set_id, urgencies in _set_urgencies().items():
+        names = [name for name, level in urgencies.items() if level in levels]
+        if names:
+            named |= Q(prediction__threshold_set_id=set_id, name__in=names)
+    if not named:
+        return None
     signed = Review.objects.filter(prediction=OuterRef("prediction"), signed_off_at__isnull=False)
-    return (selectors.latest_reading_findings()
-            .filter(urgent, flagged=True, prediction__study__status=Study.Status.DONE)
-            .filter(~Exists(signed)).values("prediction__study").distinct().count())
+    return selectors.latest_reading_findings().filter(named, flagged=True).filter(~Exists(signed))
 
 
-def _order(item: _Item, now: datetime, max_wait: timedelta) -> tuple:
-    waited = now - item.created_at
-    overdue = waited > max_wait
-    return (not overdue, _RANK[item.urgency] if not overdue else 0, -waited.total_seconds())
+def _ranked(waiting: QuerySet[Study]) -> list[tuple[uuid.UUID, str]]:
+    """The waiting studies that flag an urgent or priority finding: most urgent, then longest
+    waiting, first."""
+    findings = _named_findings(levels=tuple(level for level in URGENCY_LEVELS if level != ROUTINE))
+    if findings is None:
+        return []
+    urgencies = _set_urgencies()
+    best: dict[uuid.UUID, tuple[int, datetime]] = {}
+    for study_id, created_at, name, set_id in findings.filter(
+            prediction__study__in=waiting).values_list(
+            "prediction__study_id", "prediction__study__created_at", "name",
+            "prediction__threshold_set_id"):
+        rank = _RANK[urgencies[set_id][name]]
+        if study_id not in best or rank < best[study_id][0]:
+            best[study_id] = (rank, created_at)
+    ordered = sorted(best.items(), key=lambda item: (item[1][0], item[1][1]))
+    return [(study_id, URGENCY_LEVELS[rank]) for study_id, (rank, _) in ordered]
 
 
-def _items() -> list[_Item]:
-    unsigned = (selectors.study_list(filters=selectors.StudyFilters(status=Study.Status.DONE,
-                                                                    reviewed=False))
-                .prefetch_related(None).order_by()
-                .annotate(reading=Subquery(selectors.latest_prediction_of(OuterRef("pk"))
-                                           .values("pk")[:1])))
-    rows = list(unsigned.values_list("pk", "created_at", "reading"))
-    flagged: dict[int, list[tuple[str, int]]] = {}
-    for prediction_id, name, threshold_set_id in Finding.objects.filter(
-            prediction_id__in=[reading for _, _, reading in rows if reading], flagged=True
-    ).values_list("prediction_id", "name", "prediction__threshold_set_id"):
-        flagged.setdefault(prediction_id, []).append((name, threshold_set_id))
-    urgencies = dict(ThresholdSet.objects.filter(
-        pk__in={set_id for names in flagged.values() for _, set_id in names}
-    ).values_list("pk", "urgencies"))
-    items = []
-    for study_id, created_at, reading in rows:
-        names = flagged.get(reading, [])
-        levels = {name: (urgencies.get(set_id) or {}).get(name, ROUTINE) for name, set_id in names}
-        urgency = min(levels.values(), key=_RANK.__getitem__, default=ROUTINE)
-        items.append(_Item(study_id=study_id, created_at=created_at, urgency=urgency,
-                           urgent_findings=sorted(n for n, level in levels.items()
-                                                  if level == urgency and level != ROUTINE),
-                           flagged=sorted(levels)))
-    return items
+def _entry(study: Study, urgencies: dict[int, dict[str, str]], now: datetime,
+           cutoff: datetime) -> WorklistEntry:
+    prediction = selectors.study_latest_prediction(study=study)
+    flagged = sorted(f.name for f in prediction.findings.all() if f.flagged) if prediction else []
+    named = urgencies.get(prediction.threshold_set_id, {}) if prediction else {}
+    levels = {name: named.get(name, ROUTINE) for name in flagged}
+    urgency = min(levels.values(), key=_RANK.__getitem__, default=ROUTINE)
+    return WorklistEntry(
+        study=study, urgency=urgency, flagged=flagged,
+        urgent_findings=[n for n, level in levels.items() if level == urgency != ROUTINE],
+        waiting=now - study.created_at, overdue=study.created_at < cutoff)
