@@ -109,9 +109,9 @@ def seed(studies: int, rng: random.Random) -> None:
     reviewer = User.objects.create_user("bench-reviewer", password="bench-password-1")
     reviewer.groups.add(Group.objects.get(name="reviewer"))
     old, new = (ModelVersion.objects.create(
-        identity=f"{SEED_MARK}-{name}", name=f"CheXNet stand-in {name}",
-        state="active" if active else "retired", onnx_sha256=f"{number:064x}") for number, (name, active) in
-        enumerate([("v1", False), ("v2", True)], start=1))
+        identity=f"{SEED_MARK}-{name}", name=f"CheXNet stand-in {name}", state=state,
+        onnx_sha256=f"{number:064x}") for number, (name, state) in
+        enumerate([("v1", "retired"), ("v2", "active")], start=1))
     thresholds = {version: ThresholdSet.objects.create(
         model_version=version, thresholds={name: 0.5 for name in FINDINGS}) for version in
         (old, new)}
