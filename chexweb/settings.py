@@ -208,7 +208,8 @@ if STUDY_DECODE_MEMORY_MB < 256 or STUDY_DECODE_CPU_S < 1:
                                "CHEXWEB_DECODE_CPU_S at least 1")
 
 # What a study outside CheXNet's intended use (adult frontal chest radiographs) gets:
-# `warn` (read, and marked everywhere) or `refuse` (ended as not eligible). diagnoses/intended_use.py
+# `warn` (read, and marked everywhere) or `refuse` (ended as not eligible):
+# diagnoses/intended_use.py
 CHEXWEB_INTENDED_USE = os.environ.get("CHEXWEB_INTENDED_USE") or "warn"
 if CHEXWEB_INTENDED_USE not in ("refuse", "warn"):
     raise ImproperlyConfigured("CHEXWEB_INTENDED_USE must be refuse or warn, "

@@ -25,7 +25,8 @@ def studies_csv(studies: Iterable[Study], *, response_or_file):
     A queryset is read with its predictions, findings and reviews prefetched (a fixed number of
     queries, whatever its length). "reviewed": the latest prediction has a signed-off review.
     "warning": set when the model version's weights are not the verified published ones.
-    "intended use": "outside intended use: <reasons>", empty when within (diagnoses/intended_use.py)."""
+    "intended use": "outside intended use: <reasons>", empty when within
+    (diagnoses/intended_use.py)."""
     writer = csv.writer(response_or_file)
     writer.writerow(COLUMNS)
     for study in _with_readings(studies):

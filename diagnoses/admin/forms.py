@@ -21,8 +21,8 @@ class ThresholdsForm(forms.Form):
     note = forms.CharField(required=False, max_length=500,
                            help_text="Why these thresholds (e.g. calibrated on local data).")
 
-    def __init__(self, *args, thresholds: dict[str, float], urgencies: dict[str, str] | None = None,
-                 **kwargs):
+    def __init__(self, *args, thresholds: dict[str, float],
+                 urgencies: dict[str, str] | None = None, **kwargs):
         urgencies = urgencies or {}
         initial = {**thresholds, **{f"urgency_{name}": urgencies.get(name, ROUTINE)
                                     for name in FINDINGS}}

@@ -117,8 +117,8 @@ class ModelVersionSerializer(ModelVersionBriefSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "name", "identity", "short_identity", "checkpoint_sha256", "onnx_sha256",
-                  "weights_verified", "is_active", "state", "description", "first_seen_at", "warning",
-                  "thresholds"]
+                  "weights_verified", "is_active", "state", "description", "first_seen_at",
+                  "warning", "thresholds"]
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"},
                           "nullable": True})
