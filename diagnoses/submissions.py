@@ -40,7 +40,8 @@ def study_submit(
     patient_age_years: float | None = None,
 ) -> Submission:
     fields = {"patient_id": patient_id, "accession_number": accession_number, "notes": notes,
-              "tencrop": tencrop, "callback_url": callback_url}
+              "tencrop": tencrop, "callback_url": callback_url, "view_position": view_position,
+              "patient_age_years": patient_age_years}
     if idempotency_key:
         earlier = _earlier(uploaded_by, idempotency_key)
         if earlier is not None:
@@ -83,7 +84,10 @@ def _replay(study: Study, image_file: UploadedFile, fields: dict) -> Submission:
 
 
 def _stored_value(study: Study, name: str, given, content: bytes):
-    """What study_create stores for a field: an empty identifier comes from the DICOM header."""
+    """What study_create stores for a field: an empty identifier comes from the DICOM header;
+    a DICOM file's view and age are its header's whatever was declared."""
+    if name in ("view_position", "patient_age_years") and study.image_format == "DICOM":
+        return getattr(study, name)
     if name in ("patient_id", "accession_number") and not given and study.image_format == "DICOM":
         try:
             dicom = study_image_read(content).dicom

@@ -21,7 +21,7 @@ from django.utils import timezone
 from diagnoses import selectors
 from diagnoses.models import ROUTINE, URGENCY_LEVELS, Review, Study, ThresholdSet
 
-WORKLIST_LENGTH = 200
+WORKLIST_LENGTH = 50  # the top of the list; the summary says how many wait in all
 URGENT = URGENCY_LEVELS[0]
 _RANK = {level: rank for rank, level in enumerate(URGENCY_LEVELS)}  # 0: most urgent
 
@@ -53,7 +53,7 @@ def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> W
     overdue = unsigned.filter(created_at__lt=cutoff)
     waiting = unsigned.filter(created_at__gte=cutoff)
     ids = list(overdue.order_by("created_at", "pk").values_list("pk", flat=True)[:length])
-    ranked = _ranked(waiting)  # urgent and priority, in order
+    ranked = _ranked(cutoff)  # urgent and priority, in order
     ids += [study_id for study_id, _ in ranked][:length - len(ids)]
     if len(ids) < length:
         ids += list(waiting.exclude(pk__in=[study_id for study_id, _ in ranked])
@@ -73,8 +73,7 @@ def urgent_unread_count() -> int:
     findings = _named_findings(levels=(URGENT,))
     if findings is None:
         return 0
-    return findings.filter(prediction__study__in=_unsigned()).values(
-        "prediction__study").distinct().count()
+    return findings.values("prediction__study").distinct().count()
 
 
 def _unsigned() -> QuerySet[Study]:
@@ -100,20 +99,23 @@ def _named_findings(*, levels: tuple[str, ...]):
             named |= Q(prediction__threshold_set_id=set_id, name__in=names)
     if not named:
         return None
+    # Latest readings without a signed-off review, of done studies: the worklist's studies.
     signed = Review.objects.filter(prediction=OuterRef("prediction"), signed_off_at__isnull=False)
-    return selectors.latest_reading_findings().filter(named, flagged=True).filter(~Exists(signed))
+    return (selectors.latest_reading_findings()
+            .filter(named, flagged=True, prediction__study__status=Study.Status.DONE)
+            .filter(~Exists(signed)))
 
 
-def _ranked(waiting: QuerySet[Study]) -> list[tuple[uuid.UUID, str]]:
-    """The waiting studies that flag an urgent or priority finding: most urgent, then longest
-    waiting, first."""
+def _ranked(cutoff: datetime) -> list[tuple[uuid.UUID, str]]:
+    """The studies uploaded since `cutoff` that flag an urgent or priority finding: most urgent,
+    then longest waiting, first."""
     findings = _named_findings(levels=tuple(level for level in URGENCY_LEVELS if level != ROUTINE))
     if findings is None:
         return []
     urgencies = _set_urgencies()
     best: dict[uuid.UUID, tuple[int, datetime]] = {}
     for study_id, created_at, name, set_id in findings.filter(
-            prediction__study__in=waiting).values_list(
+            prediction__study__created_at__gte=cutoff).values_list(
             "prediction__study_id", "prediction__study__created_at", "name",
             "prediction__threshold_set_id"):
         rank = _RANK[urgencies[set_id][name]]

@@ -225,3 +225,15 @@ def test_a_not_eligible_study_re_run_under_warn_is_read(settings, clinician, mod
     study.refresh_from_db()
     assert study.status == "done" and study.predictions.count() == 1
     assert study.intended_use_reasons == ["view LL is not frontal (PA or AP)"]
+
+
+def test_a_replayed_submission_with_another_declared_age_is_refused(api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "pacs-age-1"}
+    first = api.post(reverse("api-study-list"), {"file": upload(), "patient_age_years": 40},
+                     format="multipart", **headers)
+    again = api.post(reverse("api-study-list"), {"file": upload(), "patient_age_years": 40},
+                     format="multipart", **headers)
+    other = api.post(reverse("api-study-list"), {"file": upload(), "patient_age_years": 12},
+                     format="multipart", **headers)
+    assert (first.status_code, again.status_code, other.status_code) == (202, 202, 422)
+    assert "patient_age_years" in other.json()["error"]["message"]
