@@ -100,6 +100,8 @@ def test_under_warn_a_study_outside_is_read_and_marked(
     assert study.status == "queued" and study.intended_use_reasons == [reason]
     page = as_clinician.get(reverse("study-detail", args=[study.pk])).content.decode()
     assert f"Outside intended use: {reason}" in page and "Not eligible" not in page
+    history = as_clinician.get(reverse("study-history")).content.decode()
+    assert f'class="badge-warning intended-use">outside intended use: {reason}<' in history
     listed = api.get(reverse("api-study-list")).json()["results"]
     assert listed[0]["outside_intended_use"] == f"outside intended use: {reason}"
     assert csv_row(study)["intended use"] == f"outside intended use: {reason}"
