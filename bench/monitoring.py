@@ -90,7 +90,7 @@ def measure(requests: int, validation_requests: int) -> list[tuple[str, list[flo
     from diagnoses.models import ModelVersion
 
     count = requests + PAGE_WARM_UP
-    active = ModelVersion.objects.get(is_active=True)
+    active = ModelVersion.objects.get(state=ModelVersion.State.ACTIVE)
     from django.core.cache import cache
 
     def drawn_again():

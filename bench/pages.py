@@ -15,7 +15,9 @@ network), each page --requests times after a few warm-up requests, as a clinicia
 - the history filtered by a flagged finding and a patient search;
 - page 100 of the history;
 - a result page (another done study each time; writes its audit event);
-- a /metrics scrape (staff), which counts studies per status and reads the last hour.
+- a /metrics scrape (staff), which counts studies per status and reads the last hour;
+- the worklist page and its JSON (polled every 10 s by an open worklist), with Pneumothorax urgent
+  and Effusion priority in the seeded threshold sets (set in place, bench database only).
 
 Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints the
 PostgreSQL plan of the history's queries. As in the web process, what Django and the views
@@ -107,9 +109,9 @@ def seed(studies: int, rng: random.Random) -> None:
     reviewer = User.objects.create_user("bench-reviewer", password="bench-password-1")
     reviewer.groups.add(Group.objects.get(name="reviewer"))
     old, new = (ModelVersion.objects.create(
-        identity=f"{SEED_MARK}-{name}", name=f"CheXNet stand-in {name}", is_active=active,
-        onnx_sha256=f"{number:064x}") for number, (name, active) in
-        enumerate([("v1", False), ("v2", True)], start=1))
+        identity=f"{SEED_MARK}-{name}", name=f"CheXNet stand-in {name}", state=state,
+        onnx_sha256=f"{number:064x}") for number, (name, state) in
+        enumerate([("v1", "retired"), ("v2", "active")], start=1))
     thresholds = {version: ThresholdSet.objects.create(
         model_version=version, thresholds={name: 0.5 for name in FINDINGS}) for version in
         (old, new)}
@@ -252,7 +254,13 @@ def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float],
           for n, pid in enumerate(patient_ids)]),
         ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count),
         ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids]),
+        ("worklist", "/studies/worklist/", ["/studies/worklist/"] * count),
+        ("worklist poll", "/studies/worklist.json", ["/studies/worklist.json"] * count),
     ]
+    from diagnoses.models import ThresholdSet
+
+    ThresholdSet.objects.filter(model_version__identity__startswith=SEED_MARK).update(
+        urgencies={"Pneumothorax": "urgent", "Effusion": "priority"})
     results = [(name, shown, *timed_requests(client, paths))
                for name, shown, paths in cases]
     results.append(("metrics scrape", "/metrics",

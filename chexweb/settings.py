@@ -207,6 +207,20 @@ if STUDY_DECODE_MEMORY_MB < 256 or STUDY_DECODE_CPU_S < 1:
     raise ImproperlyConfigured("CHEXWEB_DECODE_MEMORY_MB must be at least 256 and "
                                "CHEXWEB_DECODE_CPU_S at least 1")
 
+# What a study outside CheXNet's intended use (adult frontal chest radiographs) gets:
+# `warn` (read, and marked everywhere) or `refuse` (ended as not eligible):
+# diagnoses/intended_use.py
+CHEXWEB_INTENDED_USE = os.environ.get("CHEXWEB_INTENDED_USE") or "warn"
+if CHEXWEB_INTENDED_USE not in ("refuse", "warn"):
+    raise ImproperlyConfigured("CHEXWEB_INTENDED_USE must be refuse or warn, "
+                               f"got {CHEXWEB_INTENDED_USE!r}")
+
+# The worklist: a study not signed off this long after its upload rises to the top whatever
+# its findings (diagnoses/worklist.py).
+CHEXWEB_WORKLIST_MAX_WAIT_MINUTES = env_int("CHEXWEB_WORKLIST_MAX_WAIT_MINUTES", 240)
+if CHEXWEB_WORKLIST_MAX_WAIT_MINUTES < 1:
+    raise ImproperlyConfigured("CHEXWEB_WORKLIST_MAX_WAIT_MINUTES must be at least 1")
+
 # One model server, or several (GRAPHPIPE_URLS, comma-separated): the client goes on to the next
 # when one is down. GRAPHPIPE_URL keeps the comma-separated list the client takes.
 GRAPHPIPE_URL = ",".join(env_list("GRAPHPIPE_URLS", env_list("GRAPHPIPE_URL",

@@ -81,7 +81,7 @@ class ChexWebClient:
 
     def wait(self, study: dict, *, interval: float) -> dict:
         """Poll a study until it is done or failed."""
-        while study["status"] not in ("done", "failed"):
+        while study["status"] not in ("done", "failed", "not_eligible"):
             time.sleep(interval)
             study = self.study(study["url"])
         return study

@@ -41,7 +41,8 @@ def parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", parents=[common], help="list studies")
     listing.add_argument("--search", help="patient identifier or accession starts with")
     listing.add_argument("--patient-id")
-    listing.add_argument("--status", choices=["queued", "processing", "done", "failed"])
+    listing.add_argument("--status",
+                         choices=["queued", "processing", "done", "failed", "not_eligible"])
     listing.add_argument("--flagged", dest="flagged_finding", choices=FINDINGS)
     listing.add_argument("--reviewed", choices=["true", "false"])
     listing.add_argument("--date-from", metavar="YYYY-MM-DD")
@@ -124,7 +125,7 @@ def _wait(client: ChexWebClient, studies: list[dict], args, quiet) -> tuple[list
 
 
 def _finished(study: dict) -> bool:
-    return study["status"] in ("done", "failed")
+    return study["status"] in ("done", "failed", "not_eligible")
 
 
 def list_studies(client: ChexWebClient, args) -> int:

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from diagnoses import selectors
 from diagnoses.callback_addresses import IPAddress, callback_host_vet
+from diagnoses.intended_use import study_outside_intended_use
 from diagnoses.models import CallbackDelivery, Study
 from diagnoses.pinned_http import pinned_post
 
@@ -158,6 +159,7 @@ def callback_payload(study: Study, delivery: CallbackDelivery) -> dict:
             "url": reverse("api-study-detail", args=[study.pk]),
             "status": study.status,
             "failure_reason": study.failure_reason,
+            "outside_intended_use": study_outside_intended_use(study),
             "finished_at": study.finished_at.isoformat() if study.finished_at else None,
             "prediction_id": prediction.pk if prediction else None,
             "flagged": [f.name for f in prediction.findings.all() if f.flagged] if prediction

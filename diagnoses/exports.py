@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, QuerySet
 
 from diagnoses import selectors
+from diagnoses.intended_use import study_outside_intended_use
 from diagnoses.models import Prediction, Study
 
 COLUMNS = [
     "study id", "created", "patient id", "accession", "status", "top finding",
     "top finding probability", "flagged findings", "model version", "reviewed", "warning",
+    "intended use",
 ]
 # A cell a spreadsheet would run as a formula (CSV injection) is written as text.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -22,7 +24,9 @@ def studies_csv(studies: Iterable[Study], *, response_or_file):
 
     A queryset is read with its predictions, findings and reviews prefetched (a fixed number of
     queries, whatever its length). "reviewed": the latest prediction has a signed-off review.
-    "warning": set when the model version's weights are not the verified published ones."""
+    "warning": set when the model version's weights are not the verified published ones.
+    "intended use": "outside intended use: <reasons>", empty when within
+    (diagnoses/intended_use.py)."""
     writer = csv.writer(response_or_file)
     writer.writerow(COLUMNS)
     for study in _with_readings(studies):
@@ -59,6 +63,7 @@ def _row(study: Study) -> list[str]:
         _text(str(model_version)) if model_version else "",
         "yes" if reviewed else "no",
         model_version.warning if model_version else "",
+        _text(study_outside_intended_use(study)),
     ]
 
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from diagnoses.intended_use import DECLARED_VIEWS, MAX_DECLARED_AGE_YEARS
 from diagnoses.models import NOTE_MAX_CHARS, ModelVersion, Study
 from diagnoses.selectors import StudyFilters
 from inference.findings import FINDINGS
@@ -41,6 +42,15 @@ class StudyUploadForm(forms.Form):
     tencrop = forms.BooleanField(
         label="TenCrop (average of 10 crops; slower, as in the CheXNet evaluation)",
         required=False,
+    )
+    view_position = forms.ChoiceField(
+        label="View (PNG/JPEG only)", choices=DECLARED_VIEWS, required=False,
+        help_text="Not checked from a header: a DICOM file's own header is used instead.",
+    )
+    patient_age_years = forms.IntegerField(
+        label="Patient age in years (PNG/JPEG only)", min_value=0,
+        max_value=MAX_DECLARED_AGE_YEARS, required=False,
+        help_text="Not checked from a header: a DICOM file's own header is used instead.",
     )
 
 

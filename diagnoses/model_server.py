@@ -14,6 +14,11 @@ def model_server_client() -> GraphPipeClient:
     return _client_for(model_server_url(active_model_version()))
 
 
+def model_server_client_for(url: str) -> GraphPipeClient:
+    """The client of the server(s) at `url` (a shadow model version's)."""
+    return _client_for(url)
+
+
 def model_server_url(active: ModelVersion | None) -> str:
     """The server(s) new studies go to, comma-separated: the active model version's when it names
     them, else GRAPHPIPE_URL(S)."""

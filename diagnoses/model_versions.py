@@ -1,5 +1,6 @@
-"""Writes about model versions: registering them, their decision thresholds, and which one is
-active (serves new studies and re-runs)."""
+"""Writes about model versions: registering them, their decision thresholds, and their state:
+active (serves new studies and re-runs; its readings are the clinical ones), shadow (also reads
+every study, for comparison only) or retired (reads nothing)."""
 
 import logging
 
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from diagnoses.models import ModelVersion, ThresholdSet
+from diagnoses.models import ROUTINE, URGENCY_LEVELS, ModelVersion, ThresholdSet
 from inference.graphpipe.client import GraphPipeClient, GraphPipeError
 from inference.findings import FINDINGS
 from inference.identity import ModelIdentity, model_identity
@@ -27,9 +28,11 @@ def model_version_register(
 
 
 def threshold_set_create(
-    *, model_version: ModelVersion, thresholds: dict[str, float], user=None, note: str = ""
+    *, model_version: ModelVersion, thresholds: dict[str, float], user=None, note: str = "",
+    urgencies: dict[str, str] | None = None,
 ) -> ThresholdSet:
-    """A new threshold set; earlier predictions keep the set they were flagged with."""
+    """A new threshold set; earlier predictions keep the set they were flagged with.
+    `urgencies`: finding -> urgent or priority (the worklist's order); routine when left out."""
     unknown = sorted(set(thresholds) - set(FINDINGS))
     missing = [name for name in FINDINGS if name not in thresholds]
     if unknown or missing:
@@ -44,8 +47,12 @@ def threshold_set_create(
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValidationError(f"The threshold of {name} must be a number from 0 to 1.")
         values[name] = float(value)
+    urgent = {name: level for name, level in (urgencies or {}).items() if level != ROUTINE}
+    if set(urgent) - set(FINDINGS) or set(urgent.values()) - set(URGENCY_LEVELS):
+        raise ValidationError("Urgencies name findings, each urgent, priority or routine.")
     return ThresholdSet.objects.create(
-        model_version=model_version, thresholds=values, created_by=user, note=note
+        model_version=model_version, thresholds=values, created_by=user, note=note,
+        urgencies=urgent,
     )
 
 
@@ -83,17 +90,51 @@ def model_version_register_from_server(*, serving_url: str, user=None) -> ModelV
 
 
 def model_version_activate(*, model_version: ModelVersion, user) -> ModelVersion:
-    """Make `model_version` the one active version: new studies and re-runs go to its server."""
+    """Make `model_version` the one active version: new studies and re-runs go to its server.
+    The version active before is retired. Promoting a shadow version is this too."""
+    State = ModelVersion.State
     with transaction.atomic():
         list(ModelVersion.objects.select_for_update().values_list("pk", flat=True))
-        ModelVersion.objects.filter(is_active=True).exclude(pk=model_version.pk).update(
-            is_active=False
+        ModelVersion.objects.filter(state=State.ACTIVE).exclude(pk=model_version.pk).update(
+            state=State.RETIRED
         )
-        ModelVersion.objects.filter(pk=model_version.pk).update(is_active=True)
+        ModelVersion.objects.filter(pk=model_version.pk).update(state=State.ACTIVE)
     model_version.refresh_from_db()
     logger.info("model version %s activated by %s", model_version.pk, user)
     return model_version
 
 
+def model_version_shadow(*, model_version: ModelVersion, user) -> ModelVersion:
+    """Run `model_version` in shadow: every study is also sent to its own server(s) after the
+    active version has read it, and its readings are kept for comparison only. It needs a
+    serving URL of its own (else it would read from the active version's servers)."""
+    if not model_version.serving_url:
+        raise ValidationError("A shadow model version needs a serving URL of its own.",
+                              code="no_serving_url")
+    if model_version.state == ModelVersion.State.ACTIVE:
+        raise ValidationError("The active model version cannot be put in shadow: activate "
+                              "another one first.", code="active")
+    ModelVersion.objects.filter(pk=model_version.pk).update(state=ModelVersion.State.SHADOW)
+    model_version.refresh_from_db()
+    logger.info("model version %s put in shadow by %s", model_version.pk, user)
+    return model_version
+
+
+def model_version_retire(*, model_version: ModelVersion, user) -> ModelVersion:
+    """Stop sending studies to a shadow version (the active one is retired by activating
+    another)."""
+    if model_version.state == ModelVersion.State.ACTIVE:
+        raise ValidationError("The active model version is retired by activating another one.",
+                              code="active")
+    ModelVersion.objects.filter(pk=model_version.pk).update(state=ModelVersion.State.RETIRED)
+    model_version.refresh_from_db()
+    logger.info("model version %s retired by %s", model_version.pk, user)
+    return model_version
+
+
 def active_model_version() -> ModelVersion | None:
-    return ModelVersion.objects.filter(is_active=True).first()
+    return ModelVersion.objects.filter(state=ModelVersion.State.ACTIVE).first()
+
+
+def shadow_model_versions() -> list[ModelVersion]:
+    return list(ModelVersion.objects.filter(state=ModelVersion.State.SHADOW).order_by("pk"))

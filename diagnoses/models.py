@@ -25,6 +25,12 @@ class Study(models.Model):
         PROCESSING = "processing", "Processing"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        NOT_ELIGIBLE = "not_eligible", "Not eligible"  # outside intended use, under `refuse`
+
+    class IntendedUseSource(models.TextChoices):
+        NOT_CHECKED = "", "Not checked (uploaded before the check)"
+        HEADER = "header", "DICOM header"
+        UPLOADER = "uploader", "Declared by the uploader (no DICOM header)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.FileField(upload_to="studies/%Y/%m/", max_length=200)
@@ -45,6 +51,19 @@ class Study(models.Model):
     study_date = models.DateField(null=True, blank=True)
     modality = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["Modality"], blank=True)
     view_position = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["ViewPosition"], blank=True)
+    body_part_examined = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["BodyPartExamined"],
+                                          blank=True)
+    patient_age_years = models.FloatField(
+        null=True, blank=True, help_text="At the study: from the DICOM header, or as declared.")
+    intended_use_checked_from = models.CharField(
+        max_length=16, choices=IntendedUseSource.choices, blank=True, default="",
+        help_text="Where the view and age the intended-use rules read came from.",
+    )
+    intended_use_reasons = models.JSONField(
+        default=list, blank=True,
+        help_text="Why the study is outside the model's intended use (diagnoses/intended_use.py);"
+        " empty when within.",
+    )
     image_warnings = models.JSONField(
         default=list, blank=True,
         help_text="Why the image may not be a frontal chest radiograph, shown with the result.",
@@ -103,7 +122,7 @@ class Study(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.NOT_ELIGIBLE)
 
 
 class ModelVersion(models.Model):
@@ -115,24 +134,36 @@ class ModelVersion(models.Model):
     onnx_sha256 = models.CharField(max_length=64, blank=True)
     weights_verified = models.BooleanField(default=False)
     description = models.TextField(blank=True)
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active (its readings are the clinical ones)"
+        SHADOW = "shadow", "Shadow (reads every study after the active one; never shown)"
+        RETIRED = "retired", "Retired (reads nothing)"
+
     first_seen_at = models.DateTimeField(auto_now_add=True)
-    is_active = models.BooleanField(
-        default=False, help_text="New studies and re-runs go to this model version."
+    state = models.CharField(
+        max_length=8, choices=State.choices, default=State.RETIRED, db_index=True,
+        help_text="Active: new studies and re-runs go to it, one version at a time. Shadow: each "
+        "study is also sent to it, and its readings are kept for comparison only.",
     )
     serving_url = models.URLField(
-        blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S)."
+        blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S) "
+        "(a shadow version needs its own)."
     )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["is_active"], condition=models.Q(is_active=True),
+                fields=["state"], condition=models.Q(state="active"),
                 name="one_active_model_version",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.short_identity})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == self.State.ACTIVE
 
     @property
     def short_identity(self) -> str:
@@ -159,6 +190,10 @@ class ModelVersion(models.Model):
 
 
 DEFAULT_THRESHOLD = 0.5
+# How urgently a study flagged with a finding is read, most urgent first (the worklist's order);
+# a finding a threshold set does not name is routine.
+URGENCY_LEVELS = ("urgent", "priority", "routine")
+ROUTINE = "routine"
 
 
 class ThresholdSet(models.Model):
@@ -169,6 +204,11 @@ class ThresholdSet(models.Model):
         ModelVersion, on_delete=models.CASCADE, related_name="threshold_sets"
     )
     thresholds = models.JSONField(help_text="Finding name -> probability at or above which it is flagged.")
+    urgencies = models.JSONField(
+        default=dict, blank=True,
+        help_text="Finding name -> how urgently a study flagged with it is read (urgent, "
+        "priority; routine when not named): orders the worklist.",
+    )
     note = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -234,6 +274,33 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.probability:.3f}"
+
+
+class ShadowPrediction(models.Model):
+    """A shadow model version's reading of a study, kept to compare with the clinical reading.
+    Never shown to clinicians, exported or sent: no page, export, API or callback reads this
+    table; only the admin's agreement page (diagnoses/shadow_agreement.py) does."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="shadow_predictions")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="shadow_predictions"
+    )
+    threshold_set = models.ForeignKey(ThresholdSet, on_delete=models.PROTECT, related_name="+")
+    preprocessing = models.CharField(max_length=16, choices=Prediction.Preprocessing.choices)
+    probabilities = models.JSONField(help_text="Finding name -> probability.")
+    flagged = models.JSONField(help_text="Names of the findings at or above their threshold.")
+    inference_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "model_version"],
+                                    name="one_shadow_prediction_per_study_and_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"Shadow reading of {self.study_id} by {self.model_version}"
 
 
 class Review(models.Model):

@@ -21,6 +21,7 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from diagnoses.model_versions import active_model_version
 from diagnoses.models import Finding, FindingVerdict, ModelVersion, Study
 from inference.findings import FINDINGS
 from inference.validation.drift import SCORE_BIN_EDGES, psi_from_counts, psi_level
@@ -175,7 +176,7 @@ def monitored_model_version(model_version_id: int | None = None) -> ModelVersion
     versions = ModelVersion.objects.all()
     if model_version_id:
         return versions.filter(pk=model_version_id).first()
-    return versions.filter(is_active=True).first() or versions.order_by("-first_seen_at").first()
+    return active_model_version() or versions.order_by("-first_seen_at").first()
 
 
 def _day(value) -> datetime.date:

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from diagnoses import selectors
+from diagnoses.intended_use import study_intended_use_note, study_outside_intended_use
 from diagnoses.models import Prediction, Study
 
 
@@ -25,6 +26,8 @@ def study_summary(study: Study) -> dict:
         "view_position": study.view_position,
         "image_format": study.image_format,
         "image_warnings": study.image_warnings,
+        "outside_intended_use": study_outside_intended_use(study),
+        "intended_use_note": study_intended_use_note(study),
         "original_filename": study.original_filename,
         "tencrop": study.tencrop,
         "created_at": study.created_at.isoformat(),

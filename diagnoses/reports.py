@@ -24,6 +24,7 @@ from reportlab.platypus import (
 )
 
 from diagnoses import renderings, selectors
+from diagnoses.intended_use import study_intended_use_note, study_outside_intended_use
 from diagnoses.models import Study
 
 
@@ -38,6 +39,11 @@ def study_report_pdf(study: Study) -> bytes:
     content, _ = renderings.study_display_image(study)
     story.append(Image(BytesIO(content), width=80 * mm, height=80 * mm, kind="proportional"))
     story.append(Spacer(1, 4 * mm))
+    if outside := study_outside_intended_use(study):
+        story.append(_paragraph("<b>WARNING:</b> {outside}", styles["Normal"],
+                                outside=outside[:1].upper() + outside[1:]))
+    if note := study_intended_use_note(study):
+        story.append(_paragraph("{note}", styles["Normal"], note=note))
     prediction = selectors.study_latest_prediction(study=study)
     if prediction is None:
         story.append(_paragraph("Status: {status}. {reason}", styles["Normal"],

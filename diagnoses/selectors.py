@@ -1,4 +1,9 @@
-"""Reads: studies for the history, the patient page and the result page."""
+"""Reads: studies for the history, the patient page and the result page.
+
+Prediction rows are the clinical readings only: a shadow model version's readings are
+ShadowPrediction rows (diagnoses/shadow.py), which nothing here reads. The clinical reading of a
+study is `study_latest_prediction` (or `latest_prediction_of` in a query): every page, export,
+API answer and callback takes it from here."""
 
 import datetime
 import uuid
@@ -107,6 +112,11 @@ def study_latest_prediction(*, study: Study) -> Prediction | None:
 def latest_prediction_of(study: OuterRef) -> QuerySet[Prediction]:
     """The latest reading of the study `study` refers to, first: for a subquery."""
     return Prediction.objects.filter(study=study).order_by(*LATEST_FIRST)
+
+
+def latest_reading_findings() -> QuerySet[Finding]:
+    """The findings of each study's latest reading: to count or filter from the findings' side."""
+    return Finding.objects.filter(~Exists(_newer_prediction()))
 
 
 def _newer_prediction() -> QuerySet[Prediction]:

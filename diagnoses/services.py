@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
-from diagnoses import callbacks
+from diagnoses import callbacks, intended_use, shadow
 from diagnoses.heartbeat import study_heartbeat
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
@@ -52,10 +52,15 @@ def study_create(
     notes: str = "",
     tencrop: bool = False,
     refuse_duplicates: bool = False,
+    view_position: str = "",
+    patient_age_years: float | None = None,
 ) -> Study:
     """Validate an uploaded image, store it under a random name and queue its diagnosis.
 
-    With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study."""
+    With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study.
+    Every study is held to the intended use (diagnoses/intended_use.py): `view_position` and
+    `patient_age_years` are what the uploader declared for a PNG or JPEG (a DICOM header's win);
+    outside it under the `refuse` policy, the study is stored as not eligible and not queued."""
     content = _read_upload(image_file)
     image_sha256 = hashlib.sha256(content).hexdigest()
     if refuse_duplicates:
@@ -64,6 +69,9 @@ def study_create(
             raise DuplicateStudy(earlier)
     study_image = _read_study_image(content)
     dicom = study_image.dicom
+    assessment = intended_use.intended_use_assess(
+        study_image=study_image, view_position=view_position, age_years=patient_age_years)
+    refused = intended_use.intended_use_refuses(assessment)
     study = Study(
         image_sha256=image_sha256,
         image_format=study_image.format,
@@ -73,7 +81,11 @@ def study_create(
         study_instance_uid=dicom.study_instance_uid if dicom else "",
         study_date=dicom.study_date if dicom else None,
         modality=dicom.modality if dicom else "",
-        view_position=dicom.view_position if dicom else "",
+        view_position=dicom.view_position if dicom else view_position,
+        body_part_examined=dicom.body_part_examined if dicom else "",
+        patient_age_years=assessment.facts.age_years,
+        intended_use_checked_from=assessment.checked_from,
+        intended_use_reasons=assessment.reasons,
         image_warnings=study_image.warnings,
         notes=notes,
         tencrop=tencrop,
@@ -87,13 +99,26 @@ def study_create(
                              ContentFile(content), save=False)
             study.resized_image.save(f"{stored_name}-resized.png", ContentFile(resized),
                                      save=False)
+            if refused:
+                _not_eligible(study, assessment.reasons)
             study.save()
-            transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
+            if refused:
+                transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk),
+                                      robust=True)
+            else:
+                transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     except Exception:
         study_files_delete(study)
         raise
-    logger.info("study %s accepted (%s, %d bytes)", study.pk, study.image_format, len(content))
+    logger.info("study %s accepted (%s, %d bytes)%s", study.pk, study.image_format, len(content),
+                " as not eligible (outside intended use)" if refused else "")
     return study
+
+
+def _not_eligible(study: Study, reasons: list[str]) -> None:
+    study.status = Study.Status.NOT_ELIGIBLE
+    study.failure_reason = intended_use.study_not_eligible_reason(reasons)
+    study.finished_at = timezone.now()
 
 
 def study_diagnose(*, study_id: uuid.UUID) -> None:
@@ -117,8 +142,16 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
 
 def _claimed_study_diagnose(study_id: uuid.UUID) -> None:
     study = Study.objects.get(pk=study_id)
+    if intended_use.reasons_refused(study.intended_use_reasons):
+        # Accepted under `warn`, re-run since the site went to `refuse`: not read.
+        now = timezone.now()
+        Study.objects.filter(pk=study_id, status=Study.Status.PROCESSING).update(
+            status=Study.Status.NOT_ELIGIBLE, finished_at=now, updated_at=now,
+            failure_reason=intended_use.study_not_eligible_reason(study.intended_use_reasons))
+        transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
+        return
     try:
-        image = _model_input_image(study)
+        image = model_input_image(study)
         diagnosis = diagnose_image(image, model_server_client(), tencrop=study.tencrop)
     except ImageError as error:
         study_fail(study_id=study_id, reason=f"The image could not be read: {error}")
@@ -152,6 +185,9 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
         if study.callback_url:
             transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk),
                                   robust=True)
+        # After the clinical reading is committed (and its callback scheduled), never before.
+        transaction.on_commit(lambda: shadow.shadow_readings_queue(
+            study_id=study.pk, read_by=model_version), robust=True)
     logger.info(
         "study %s done by model %s in %.0f ms",
         study.pk,
@@ -186,7 +222,7 @@ def _prediction_create(study: Study, model_version: ModelVersion, diagnosis: Dia
     return prediction
 
 
-def _model_input_image(study: Study) -> Image.Image:
+def model_input_image(study: Study) -> Image.Image:
     """The resized copy kept at upload, else (an older study, or the copy is unusable) the
     upload itself: the same model input either way."""
     copy = study_resized_copy(study)
@@ -218,13 +254,16 @@ def study_files_delete(study: Study) -> None:
 
 
 def study_rerun(*, study: Study) -> Study:
-    """Queue a finished study again (e.g. after a failure, or for a new model version).
+    """Queue a finished study again (e.g. after a failure, or for a new model version; a study
+    not eligible is read if the site's intended-use policy is `warn` by then, else ends not
+    eligible again).
 
     Earlier predictions are kept; the model version that answers decides whether a new one is
     stored."""
     with transaction.atomic():
         rerun = Study.objects.filter(
-            pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED]
+            pk=study.pk, status__in=[Study.Status.DONE, Study.Status.FAILED,
+                                     Study.Status.NOT_ELIGIBLE]
         ).update(
             status=Study.Status.QUEUED, failure_reason="", started_at=None, finished_at=None,
             worker_losses=0, queued_at=timezone.now(), updated_at=timezone.now(),
@@ -243,7 +282,8 @@ def study_fail(
     """Fail a study that is not done, tell its callback receiver and log why; says whether it
     failed it. With `still`, only a study that still matches it (the sweeper's view: a worker
     that took the study again meanwhile keeps it); `worker_lost` counts one more lost worker."""
-    studies = Study.objects.filter(pk=study_id).exclude(status=Study.Status.DONE)
+    studies = Study.objects.filter(pk=study_id).exclude(
+        status__in=[Study.Status.DONE, Study.Status.NOT_ELIGIBLE])
     if still is not None:
         studies = studies.filter(still)
     now = now or timezone.now()

@@ -36,9 +36,12 @@ def study_submit(
     tencrop: bool = False,
     callback_url: str = "",
     idempotency_key: str = "",
+    view_position: str = "",
+    patient_age_years: float | None = None,
 ) -> Submission:
     fields = {"patient_id": patient_id, "accession_number": accession_number, "notes": notes,
-              "tencrop": tencrop, "callback_url": callback_url}
+              "tencrop": tencrop, "callback_url": callback_url, "view_position": view_position,
+              "patient_age_years": patient_age_years}
     if idempotency_key:
         earlier = _earlier(uploaded_by, idempotency_key)
         if earlier is not None:
@@ -49,6 +52,7 @@ def study_submit(
             study = services.study_create(
                 uploaded_by=uploaded_by, image_file=image_file, patient_id=patient_id,
                 accession_number=accession_number, notes=notes, tencrop=tencrop,
+                view_position=view_position, patient_age_years=patient_age_years,
             )
             Study.objects.filter(pk=study.pk).update(
                 callback_url=callback_url, idempotency_key=idempotency_key
@@ -80,7 +84,10 @@ def _replay(study: Study, image_file: UploadedFile, fields: dict) -> Submission:
 
 
 def _stored_value(study: Study, name: str, given, content: bytes):
-    """What study_create stores for a field: an empty identifier comes from the DICOM header."""
+    """What study_create stores for a field: an empty identifier comes from the DICOM header;
+    a DICOM file's view and age are its header's whatever was declared."""
+    if name in ("view_position", "patient_age_years") and study.image_format == "DICOM":
+        return getattr(study, name)
     if name in ("patient_id", "accession_number") and not given and study.image_format == "DICOM":
         try:
             dicom = study_image_read(content).dicom

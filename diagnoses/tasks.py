@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from diagnoses import callbacks, services, sweeper
+from diagnoses import callbacks, services, shadow, sweeper
 
 
 @shared_task(name="diagnoses.tasks.diagnose_study", bind=True, acks_late=True, max_retries=None)
@@ -50,3 +50,9 @@ def deliver_callback(self, delivery_id: int) -> None:
     attempt = callbacks.callback_deliver(delivery_id=delivery_id)
     if attempt.retry and attempt.attempts < settings.CHEXWEB_CALLBACK_MAX_ATTEMPTS:
         raise self.retry(countdown=callbacks.callback_backoff(attempt.attempts))
+
+
+@shared_task(name=shadow.READ_TASK, acks_late=True)
+def read_study_in_shadow(study_id: str, model_version_id: int) -> None:
+    """A shadow version's reading: its failure is logged and dropped, never retried."""
+    shadow.study_shadow_read(study_id=study_id, model_version_id=model_version_id)

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from diagnoses.web import comparison, history, review, study, upload
+from diagnoses.web import comparison, history, review, study, upload, worklist
 
 urlpatterns = [
     path("", history.study_history, name="study-history"),
     path("export.csv", history.study_history_csv, name="study-history-csv"),
     path("new/", upload.study_upload, name="study-upload"),
+    path("worklist/", worklist.study_worklist, name="study-worklist"),
+    path("worklist.json", worklist.study_worklist_json, name="study-worklist-json"),
     path("patient/", history.patient_detail, name="patient-detail"),  # ?id=: no PHI in paths
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),

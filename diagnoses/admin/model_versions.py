@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from diagnoses import model_versions
+from diagnoses.shadow_agreement import shadow_agreement
 from diagnoses.admin.forms import ModelVersionRegisterForm, ThresholdsForm
 from diagnoses.admin.read_only import ReadOnly
 from diagnoses.audit import audit_record
@@ -24,11 +25,11 @@ from inference.findings import FINDINGS
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("name", "short_identity", "weights", "is_active", "serving_url",
+    list_display = ("name", "short_identity", "weights", "state", "serving_url",
                     "prediction_count", "first_seen_at")
-    list_filter = ("is_active", "weights_verified")
+    list_filter = ("state", "weights_verified")
     search_fields = ("name", "^identity", "^onnx_sha256", "^checkpoint_sha256")
-    fields = ("name", "is_active", "serving_url", "weights", "identity", "onnx_sha256",
+    fields = ("name", "state", "serving_url", "weights", "identity", "onnx_sha256",
               "checkpoint_sha256", "description", "first_seen_at", "thresholds",
               "threshold_history")
     readonly_fields = fields
@@ -54,7 +55,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
                         name=f"diagnoses_modelversion_{name}")
 
         return [view(self.activate_view, "activate"), view(self.thresholds_view, "thresholds"),
-                *super().get_urls()]
+                view(self.shadow_view, "shadow"), view(self.retire_view, "retire"),
+                view(self.agreement_view, "agreement"), *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         model_version = self.get_object(request, unquote(object_id))  # None for a bad id
@@ -62,7 +64,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
                          "can_activate": self.can_activate(request)}
         if model_version is not None and self.can_edit_thresholds(request):
             extra_context["thresholds_form"] = ThresholdsForm(
-                thresholds=_current_thresholds(model_version))
+                thresholds=_current_thresholds(model_version),
+                urgencies=_current_urgencies(model_version))
         return super().change_view(request, object_id, form_url, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
@@ -92,9 +95,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not self.can_activate(request):
             raise PermissionDenied
         model_version = get_object_or_404(ModelVersion, pk=object_id)
+        was = model_version.get_state_display().split(" (")[0].lower()
+        before = model_versions.active_model_version()
         model_versions.model_version_activate(model_version=model_version, user=request.user)
+        verb = "promoted shadow" if was == "shadow" else "activated"
+        retired = f"; retired {before.pk}" if before and before.pk != model_version.pk else ""
         audit_record(user=request.user, action="change", channel="admin",
-                     detail=f"activated model version {model_version.pk} ({model_version})")
+                     detail=f"{verb} model version {model_version.pk} ({model_version}){retired}")
         self.message_user(request, f"{model_version} is active: new studies and re-runs go to "
                           f"{model_version.serving_url or 'the server at GRAPHPIPE_URL'}.",
                           messages.SUCCESS)
@@ -102,17 +109,55 @@ class ModelVersionAdmin(admin.ModelAdmin):
             self.message_user(request, model_version.warning, messages.WARNING)
         return redirect("admin:diagnoses_modelversion_change", model_version.pk)
 
+    def shadow_view(self, request, object_id):
+        return require_POST(self._set_state)(request, object_id, "shadow")
+
+    def retire_view(self, request, object_id):
+        return require_POST(self._set_state)(request, object_id, "retire")
+
+    def _set_state(self, request, object_id, state):
+        """Put a version in shadow (it reads every study too, for comparison) or retire it."""
+        if not self.can_activate(request):
+            raise PermissionDenied
+        model_version = get_object_or_404(ModelVersion, pk=object_id)
+        change = (model_versions.model_version_shadow if state == "shadow"
+                  else model_versions.model_version_retire)
+        try:
+            change(model_version=model_version, user=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            audit_record(user=request.user, action="change", channel="admin",
+                         detail=f"model version {model_version.pk} ({model_version}): {state}")
+            self.message_user(request, f"{model_version} is {model_version.get_state_display()}.",
+                              messages.SUCCESS)
+        return redirect("admin:diagnoses_modelversion_change", model_version.pk)
+
+    def agreement_view(self, request, object_id):
+        """A shadow version against the clinical readings, with "promote" (make it active).
+        Admins only (who may activate): reviewers, clinicians too, never see shadow readings."""
+        if not self.can_activate(request):
+            raise PermissionDenied
+        model_version = get_object_or_404(ModelVersion, pk=object_id)
+        return TemplateResponse(
+            request, "admin/diagnoses/modelversion/agreement.html",
+            {**self.admin_site.each_context(request), "opts": self.opts,
+             "title": f"Agreement of {model_version} with the clinical readings",
+             "original": model_version, "agreement": shadow_agreement(model_version=model_version),
+             "can_activate": self.can_activate(request)})
+
     def thresholds_view(self, request, object_id):
         if not self.can_edit_thresholds(request):
             raise PermissionDenied
         model_version = get_object_or_404(ModelVersion, pk=object_id)
         form = ThresholdsForm(request.POST or None,
-                              thresholds=_current_thresholds(model_version))
+                              thresholds=_current_thresholds(model_version),
+                              urgencies=_current_urgencies(model_version))
         if request.method == "POST" and form.is_valid():
             try:
                 threshold_set = model_versions.threshold_set_create(
                     model_version=model_version, thresholds=form.thresholds, user=request.user,
-                    note=form.cleaned_data["note"])
+                    note=form.cleaned_data["note"], urgencies=form.urgencies)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -179,6 +224,11 @@ def _current_thresholds(model_version: ModelVersion) -> dict[str, float]:
     current = model_version.current_threshold_set()
     values = current.thresholds if current else {}
     return {name: values.get(name, DEFAULT_THRESHOLD) for name in FINDINGS}
+
+
+def _current_urgencies(model_version: ModelVersion) -> dict[str, str]:
+    current = model_version.current_threshold_set()
+    return current.urgencies if current else {}
 
 
 def thresholds_table(thresholds: dict[str, float]):

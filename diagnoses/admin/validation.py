@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from diagnoses import threshold_suggestions
 from diagnoses.admin.validation_forms import ReviewedStudiesForm, SuggestForm
 from diagnoses.models import ModelVersion, ThresholdSuggestion
+from diagnoses.monitoring import monitored_model_version
 from diagnoses.validation import (
     ReviewedFilters,
     report_html,
@@ -91,8 +92,7 @@ def suggestion_apply(request, suggestion_id: int):
 
 
 def _default_version():
-    return ModelVersion.objects.filter(is_active=True).first() or \
-        ModelVersion.objects.order_by("-first_seen_at").first()
+    return monitored_model_version()
 
 
 def _period(filters: ReviewedFilters) -> str:

@@ -7,6 +7,12 @@ from rest_framework import serializers
 
 from diagnoses import selectors
 from diagnoses.callbacks import callback_url_check
+from diagnoses.intended_use import (
+    DECLARED_VIEWS,
+    MAX_DECLARED_AGE_YEARS,
+    study_intended_use_note,
+    study_outside_intended_use,
+)
 from diagnoses.models import NOTE_MAX_CHARS, Finding, ModelVersion, Prediction, Review, Study
 from diagnoses.selectors import SORTS, StudyFilters
 from inference.findings import FINDINGS
@@ -36,6 +42,14 @@ class StudySubmitSerializer(serializers.Serializer):
         max_length=500, required=False, allow_blank=True, default="",
         help_text="Receives a signed JSON POST when the study finishes.",
     )
+    view_position = serializers.ChoiceField(
+        choices=[value for value, _ in DECLARED_VIEWS], required=False, allow_blank=True,
+        default="", help_text="PNG/JPEG only (a DICOM header's own is used): the view, as "
+        "declared; not checked from a header.")
+    patient_age_years = serializers.IntegerField(
+        min_value=0, max_value=MAX_DECLARED_AGE_YEARS, required=False, allow_null=True,
+        default=None, help_text="PNG/JPEG only (a DICOM header's own is used): the patient's "
+        "age in years, as declared; not checked from a header.")
 
     def validate_callback_url(self, value: str) -> str:
         if value:
@@ -103,8 +117,8 @@ class ModelVersionSerializer(ModelVersionBriefSerializer):
     class Meta:
         model = ModelVersion
         fields = ["id", "name", "identity", "short_identity", "checkpoint_sha256", "onnx_sha256",
-                  "weights_verified", "is_active", "description", "first_seen_at", "warning",
-                  "thresholds"]
+                  "weights_verified", "is_active", "state", "description", "first_seen_at",
+                  "warning", "thresholds"]
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "number"},
                           "nullable": True})
@@ -171,12 +185,17 @@ class StudySerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     flagged = serializers.SerializerMethodField()
     model_version = serializers.SerializerMethodField()
+    outside_intended_use = serializers.SerializerMethodField(
+        help_text='"outside intended use: <reasons>"; empty when the study is within it.')
 
     class Meta:
         model = Study
         fields = ["id", "url", "status", "patient_id", "accession_number", "study_date",
                   "original_filename", "tencrop", "created_at", "finished_at", "flagged",
-                  "model_version"]
+                  "model_version", "outside_intended_use"]
+
+    def get_outside_intended_use(self, study: Study) -> str:
+        return study_outside_intended_use(study)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, study: Study) -> str:
@@ -202,14 +221,21 @@ class StudyDetailSerializer(StudySerializer):
     image_url = serializers.SerializerMethodField()
     rerun_url = serializers.SerializerMethodField()
     predictions = serializers.SerializerMethodField()
+    intended_use_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    intended_use_note = serializers.SerializerMethodField(
+        help_text="For a PNG or JPEG: its view and age were not checked from a DICOM header.")
 
     class Meta:
         model = Study
         fields = StudySerializer.Meta.fields + [
             "failure_reason", "notes", "modality", "view_position", "image_format",
             "image_warnings", "callback_url", "started_at", "updated_at", "image_url",
-            "rerun_url", "predictions",
+            "rerun_url", "predictions", "body_part_examined", "patient_age_years",
+            "intended_use_checked_from", "intended_use_reasons", "intended_use_note",
         ]
+
+    def get_intended_use_note(self, study: Study) -> str:
+        return study_intended_use_note(study)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_image_url(self, study: Study) -> str:

@@ -64,6 +64,7 @@ class StudyListView(ApiView):
                 uploaded_by=request.user, image_file=data["file"], idempotency_key=key,
                 patient_id=data["patient_id"], accession_number=data["accession_number"],
                 notes=data["notes"], tencrop=data["tencrop"], callback_url=data["callback_url"],
+                view_position=data["view_position"], patient_age_years=data["patient_age_years"],
             )
         except DjangoValidationError as refused:
             raise FileRefused(refused) from None
@@ -147,7 +148,7 @@ class ModelVersionListView(ApiView):
 
     def get_queryset(self):
         return ModelVersion.objects.prefetch_related("threshold_sets").order_by(
-            "-is_active", "-first_seen_at")
+            "state", "-first_seen_at")  # active, retired, shadow
 
 
 def _idempotency_key(request) -> str:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diagnoses', '0008_study_heartbeat'),
+        ('diagnoses', '0011_clinical_safety'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -34,6 +34,8 @@ def study_upload(request):
                 accession_number=form.cleaned_data["accession_number"],
                 notes=form.cleaned_data["notes"],
                 tencrop=form.cleaned_data["tencrop"],
+                view_position=form.cleaned_data["view_position"],
+                patient_age_years=form.cleaned_data["patient_age_years"],
                 refuse_duplicates=True,
             )
         except services.DuplicateStudy as duplicate:

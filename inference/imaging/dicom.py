@@ -54,6 +54,7 @@ HEADER_TEXT_MAX_CHARS = {
     "StudyInstanceUID": 64,
     "ViewPosition": 16,
     "Modality": 16,
+    "BodyPartExamined": 16,
 }
 _WORKING_BYTES_PER_SAMPLE = 8  # the Modality LUT and the window are applied in float64
 
@@ -81,6 +82,10 @@ class DicomStudy:
     modality: str
     photometric_interpretation: str
     bits_stored: int
+    # What the intended-use rules read (inference/imaging/intended_use.py).
+    body_part_examined: str = ""
+    patient_age: str = field(default="", repr=False)  # as the header has it (AS: 012Y), or ""
+    patient_birth_date: date | None = field(default=None, repr=False)
 
 
 def is_dicom(data: bytes) -> bool:
@@ -126,7 +131,18 @@ def _study(dataset: Dataset) -> DicomStudy:
         modality=_header_text(dataset, "Modality"),
         photometric_interpretation=str(dataset.PhotometricInterpretation),
         bits_stored=int(dataset.BitsStored),
+        body_part_examined=_header_text(dataset, "BodyPartExamined"),
+        patient_age=_patient_age(dataset),
+        patient_birth_date=_date(dataset.get("PatientBirthDate")),
     )
+
+
+def _patient_age(dataset: Dataset) -> str:
+    """PatientAge (AS, four characters such as 012Y) as text; "" when absent or longer than an
+    age can be written (it is then read as unknown, not refused)."""
+    value = dataset.get("PatientAge")
+    text = "" if value is None or isinstance(value, MultiValue) else str(value).strip()
+    return text if len(text) <= 8 else ""
 
 
 def _header_text(dataset: Dataset, keyword: str) -> str:

@@ -24,12 +24,12 @@ def thresholds_of(value: float, **changes) -> dict[str, str]:
 
 
 def test_activating_one_version_deactivates_the_others(as_administrator, model_version):
-    other = model_version_create(identity="b" * 64, name="Second build", is_active=True)
+    other = model_version_create(identity="b" * 64, name="Second build", state="active")
     response = as_administrator.post(
         reverse("admin:diagnoses_modelversion_activate", args=[model_version.pk]), follow=True)
     assert "is active: new studies and re-runs go to" in response.content.decode()
     assert "not medical predictions" in response.content.decode()
-    assert list(ModelVersion.objects.filter(is_active=True)) == [model_version]
+    assert list(ModelVersion.objects.filter(state="active")) == [model_version]
     assert model_versions.active_model_version() == model_version
     other.refresh_from_db()
     assert not other.is_active
@@ -44,9 +44,9 @@ def test_activation_is_a_post(as_administrator, model_version):
 
 
 def test_the_database_refuses_two_active_versions(model_version):
-    ModelVersion.objects.filter(pk=model_version.pk).update(is_active=True)
+    ModelVersion.objects.filter(pk=model_version.pk).update(state="active")
     with pytest.raises(IntegrityError):
-        ModelVersion.objects.create(identity="b" * 64, name="Second build", is_active=True)
+        ModelVersion.objects.create(identity="b" * 64, name="Second build", state="active")
 
 
 def test_no_version_is_active_until_one_is_activated(model_version):

@@ -29,7 +29,7 @@ def audited(action: str) -> list[tuple]:
 def test_rerun_queues_each_finished_study_once_and_audits_it(as_reviewer, make_study,
                                                             django_capture_on_commit_callbacks):
     done, failed = make_study(), make_study(status="failed", predicted=False)
-    model_version_create(identity="b" * 64, name="Second build", is_active=True)
+    model_version_create(identity="b" * 64, name="Second build", state="active")
     with django_capture_on_commit_callbacks() as queued:
         response = act(as_reviewer, "rerun_with_active_model_version", [done, failed])
     assert len(queued) == 2

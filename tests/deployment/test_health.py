@@ -78,7 +78,7 @@ def test_it_checks_each_of_several_model_servers(client, all_up, graphpipe_url):
 
 
 def test_it_checks_the_servers_of_the_active_model_version(client, all_up, graphpipe_url):
-    model_version_create(identity="elsewhere", name="CheXNet elsewhere", is_active=True,
+    model_version_create(identity="elsewhere", name="CheXNet elsewhere", state="active",
                          serving_url=f"http://127.0.0.1:{free_port()}")
     assert client.get("/healthz").status_code == 503  # GRAPHPIPE_URL answers, but is not used
     ModelVersion.objects.update(serving_url=graphpipe_url)

@@ -39,6 +39,8 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-history": ("get", "/studies/", {}, WEB),
         "study-history-csv": ("get", "/studies/export.csv", {}, WEB),
         "study-upload": ("get", "/studies/new/", {}, WEB),
+        "study-worklist": ("get", "/studies/worklist/", {}, WEB),
+        "study-worklist-json": ("get", "/studies/worklist.json", {}, WEB),
         "patient-detail": ("get", "/studies/patient/?id=P-ACCESS", {}, WEB),
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),
@@ -86,6 +88,9 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
                                                   ADMIN_ONLY),
         "admin:diagnoses_modelversion_changelist": ("get", "/admin/diagnoses/modelversion/", {},
                                                     STAFF),
+        "admin:diagnoses_modelversion_agreement": (
+            "get", f"/admin/diagnoses/modelversion/{ids['model_version']}/agreement/", {},
+            ADMIN_ONLY),
         "admin:auth_user_changelist": ("get", "/admin/auth/user/", {}, {
             **ADMIN_ONLY, "admin": 403}),
     }
@@ -122,7 +127,8 @@ def ids(users, model_server):
     prediction = study.predictions.get()
     suggestion = threshold_suggestion_create(model_version=prediction.model_version,
                                              method="youden", user=users["admin"])
-    return {"study": study.pk, "prediction": prediction.pk, "suggestion": suggestion.pk}
+    return {"study": study.pk, "prediction": prediction.pk, "suggestion": suggestion.pk,
+            "model_version": prediction.model_version_id}
 
 
 def test_every_url_has_an_expectation(ids):
