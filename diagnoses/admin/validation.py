@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from diagnoses import threshold_suggestions
 from diagnoses.admin.validation_forms import ReviewedStudiesForm, SuggestForm
-from diagnoses.models import ModelVersion, ThresholdSuggestion
+from diagnoses.models import ThresholdSuggestion
 from diagnoses.monitoring import monitored_model_version
 from diagnoses.validation import (
     ReviewedFilters,
