@@ -32,6 +32,11 @@ class StudyUploadForm(forms.Form):
         label="Patient identifier", max_length=64, required=False,
         help_text="Taken from the DICOM header when left empty.",
     )
+    confirm_patient_mismatch = forms.BooleanField(
+        label="Store the patient identifier typed above even where a DICOM header names another "
+        "patient (the header's is kept beside it)",
+        required=False,
+    )
     accession_number = forms.CharField(
         label="Accession number", max_length=64, required=False,
         help_text="Taken from the DICOM header when left empty.",
@@ -109,6 +114,7 @@ class ReviewForm(forms.Form):
                 initial=verdicts.get(finding.name, ""),
                 widget=forms.RadioSelect,
             )
+            self.fields[f"verdict_{finding.name}"].finding = finding  # its probability, shown
         if earlier:
             self.fields["note"].initial = earlier.note
             self.fields["sign_off"].initial = earlier.signed_off

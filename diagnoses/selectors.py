@@ -89,6 +89,17 @@ def study_list(*, filters: StudyFilters = StudyFilters()) -> QuerySet[Study]:
 LATEST_FIRST = ("-created_at", "-pk")
 
 
+def prediction_review_of(*, prediction: Prediction, reviewer) -> Review | None:
+    return next((r for r in prediction.reviews.all() if r.reviewer_id == reviewer.pk), None)
+
+
+def study_next_to_review(*, after: Study) -> Study | None:
+    """The newest other study that is done and whose latest reading nobody signed off: where the
+    reviewer's "next study" key goes."""
+    return (study_list(filters=StudyFilters(status=Study.Status.DONE, reviewed=False))
+            .exclude(pk=after.pk).first())
+
+
 def _recency(prediction: Prediction) -> tuple:
     return prediction.created_at, prediction.pk
 

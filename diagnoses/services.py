@@ -35,6 +35,21 @@ class ModelServerUnavailable(Exception):
     """The model server could not be reached, timed out or was not ready: worth a retry."""
 
 
+PATIENT_MISMATCH = "patient_mismatch"
+
+
+def patient_mismatch_check(*, typed: str, header: str, confirmed: bool) -> None:
+    """A typed patient identifier that differs from the DICOM header's is refused unless the
+    uploader confirmed it: the wrong patient's study is worse than no study."""
+    if typed and header and typed.strip() != header.strip() and not confirmed:
+        raise ValidationError(
+            f"The patient identifier typed ({typed}) differs from the DICOM header's ({header}). "
+            "Check that this is the right patient; to store the typed identifier anyway, confirm "
+            "the mismatch (the header's is kept beside it).",
+            code=PATIENT_MISMATCH,
+        )
+
+
 class DuplicateStudy(Exception):
     """The same file (same sha256) was uploaded before."""
 
@@ -52,10 +67,13 @@ def study_create(
     notes: str = "",
     tencrop: bool = False,
     refuse_duplicates: bool = False,
+    confirm_patient_mismatch: bool = False,
 ) -> Study:
     """Validate an uploaded image, store it under a random name and queue its diagnosis.
 
-    With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study."""
+    With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study.
+    A typed `patient_id` differing from the DICOM header's is refused (ValidationError, code
+    PATIENT_MISMATCH) unless `confirm_patient_mismatch`; the header's is stored either way."""
     content = _read_upload(image_file)
     image_sha256 = hashlib.sha256(content).hexdigest()
     if refuse_duplicates:
@@ -64,11 +82,15 @@ def study_create(
             raise DuplicateStudy(earlier)
     study_image = _read_study_image(content)
     dicom = study_image.dicom
+    header_patient_id = dicom.patient_id if dicom else ""
+    patient_mismatch_check(typed=patient_id, header=header_patient_id,
+                           confirmed=confirm_patient_mismatch)
     study = Study(
         image_sha256=image_sha256,
         image_format=study_image.format,
         original_filename=(image_file.name or "")[:255],
-        patient_id=patient_id or (dicom.patient_id if dicom else ""),
+        patient_id=patient_id or header_patient_id,
+        header_patient_id=header_patient_id,
         accession_number=accession_number or (dicom.accession_number if dicom else ""),
         study_instance_uid=dicom.study_instance_uid if dicom else "",
         study_date=dicom.study_date if dicom else None,

@@ -36,6 +36,7 @@ def study_submit(
     tencrop: bool = False,
     callback_url: str = "",
     idempotency_key: str = "",
+    confirm_patient_mismatch: bool = False,
 ) -> Submission:
     fields = {"patient_id": patient_id, "accession_number": accession_number, "notes": notes,
               "tencrop": tencrop, "callback_url": callback_url}
@@ -49,6 +50,7 @@ def study_submit(
             study = services.study_create(
                 uploaded_by=uploaded_by, image_file=image_file, patient_id=patient_id,
                 accession_number=accession_number, notes=notes, tencrop=tencrop,
+                confirm_patient_mismatch=confirm_patient_mismatch,
             )
             Study.objects.filter(pk=study.pk).update(
                 callback_url=callback_url, idempotency_key=idempotency_key

@@ -25,11 +25,17 @@ def study_detail(request, study_id):
     summary = study_summary(study)
     prediction = selectors.study_latest_prediction(study=study)
     audit_record(user=request.user, action="view", study=study)
-    review_form = None
+    review_form = own_signed_off = next_study = None
     if prediction is not None and request.user.has_perm("diagnoses.review_study"):
-        review_form = ReviewForm(prediction=prediction, reviewer=request.user)
+        own = selectors.prediction_review_of(prediction=prediction, reviewer=request.user)
+        if own is not None and own.signed_off:
+            own_signed_off = own  # final: shown, no longer offered as a form
+        else:
+            review_form = ReviewForm(prediction=prediction, reviewer=request.user)
+        next_study = selectors.study_next_to_review(after=study)
     return render(request, "diagnoses/detail.html",
-                  {"study": study, "summary": summary, "review_form": review_form})
+                  {"study": study, "summary": summary, "review_form": review_form,
+                   "own_signed_off": own_signed_off, "next_study": next_study})
 
 
 @requires("view_study")

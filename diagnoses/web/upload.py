@@ -35,11 +35,13 @@ def study_upload(request):
                 notes=form.cleaned_data["notes"],
                 tencrop=form.cleaned_data["tencrop"],
                 refuse_duplicates=True,
+                confirm_patient_mismatch=form.cleaned_data["confirm_patient_mismatch"],
             )
         except services.DuplicateStudy as duplicate:
             duplicates.append(duplicate.study)
         except ValidationError as error:
-            form.add_error("image", f"{image_file.name}: {' '.join(error.messages)}")
+            field = "patient_id" if error.code == services.PATIENT_MISMATCH else "image"
+            form.add_error(field, f"{image_file.name}: {' '.join(error.messages)}")
         else:
             audit_record(user=request.user, action="create", study=study)
             created.append(study)
