@@ -2,7 +2,7 @@ from django import forms
 
 from diagnoses.models import NOTE_MAX_CHARS, ModelVersion, Study
 from diagnoses.selectors import StudyFilters
-from inference.findings import FINDINGS
+from inference.findings import FINDINGS, finding_label
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -61,7 +61,7 @@ class HistoryFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
     flagged_finding = forms.ChoiceField(
         label="Flagged finding",
-        choices=[("", "Any")] + [(name, name.replace("_", " ")) for name in FINDINGS],
+        choices=[("", "Any")] + [(name, finding_label(name)) for name in FINDINGS],
         required=False,
     )
     reviewed = forms.TypedChoiceField(
@@ -74,9 +74,17 @@ class HistoryFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(
         choices=[("newest", "Newest first"), ("oldest", "Oldest first"), ("patient", "Patient"),
-                 ("accession", "Accession"), ("status", "Status")],
+                 ("accession", "Accession"), ("status", "Status"),
+                 ("probability", "Highest probability (of the flagged finding chosen)"),
+                 ("flagged", "Most flagged findings")],
         required=False,
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” is before “From”: no study can match. Swap them.")
+        return data
 
     def study_filters(self, **overrides) -> StudyFilters:
         data = self.cleaned_data if self.is_valid() else {}
@@ -108,7 +116,7 @@ class ReviewForm(forms.Form):
         findings = sorted(prediction.findings.all(), key=lambda f: -f.probability)
         for finding in findings:
             self.fields[f"verdict_{finding.name}"] = forms.ChoiceField(
-                label=finding.name.replace("_", " "),
+                label=finding_label(finding.name),
                 choices=[("", "—"), ("agree", "Agree"), ("disagree", "Disagree")],
                 required=False,
                 initial=verdicts.get(finding.name, ""),

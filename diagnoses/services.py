@@ -290,11 +290,20 @@ def _queue_diagnosis(study_id: uuid.UUID) -> None:
     diagnose_study.delay(str(study_id))
 
 
+def mebibytes(size: int) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MiB"
+
+
+def upload_size_limit() -> str:
+    """The upload size limit (settings.STUDY_MAX_UPLOAD_BYTES) as people read it: "64 MiB"."""
+    return mebibytes(settings.STUDY_MAX_UPLOAD_BYTES)
+
+
 def _read_upload(image_file: UploadedFile) -> bytes:
     limit = settings.STUDY_MAX_UPLOAD_BYTES
     if image_file.size is not None and image_file.size > limit:
         raise ValidationError(
-            f"The file is {image_file.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.",
+            f"The file is {mebibytes(image_file.size)}; the limit is {upload_size_limit()}.",
             code="too_large",
         )
     content = image_file.read()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),
     path("<uuid:study_id>/image/", study.study_image, name="study-image"),
+    path("<uuid:study_id>/thumbnail.png", study.study_thumbnail, name="study-thumbnail"),
     path("<uuid:study_id>/rerun/", study.study_rerun, name="study-rerun"),
     path("<uuid:study_id>/study.json", study.study_json, name="study-json"),
     path("<uuid:study_id>/report.pdf", study.study_report, name="study-report"),

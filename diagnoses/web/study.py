@@ -10,8 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from diagnoses import renderings, reports, selectors, services
+from diagnoses.admin.thumbnails import study_thumbnail_png
 from diagnoses.audit import audit_record
 from diagnoses.forms import ReviewForm
+from diagnoses.model_versions import active_model_version
 from diagnoses.models import Prediction, Study
 from diagnoses.presenters import study_summary
 from diagnoses.web.access import private_download, requires
@@ -57,6 +59,13 @@ def study_image(request, study_id):
 
 @requires("view_study")
 @require_GET
+def study_thumbnail(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    return private_download(study_thumbnail_png(study), "image/png", f"study-{study.pk}-thumb.png")
+
+
+@requires("view_study")
+@require_GET
 def study_heatmap(request, study_id, prediction_id, finding):
     prediction = get_object_or_404(Prediction, pk=prediction_id, study_id=study_id)
     if finding not in FINDINGS:
@@ -79,13 +88,29 @@ def study_heatmap_layer(request, study_id, prediction_id, finding):
 @require_POST
 def study_rerun(request, study_id):
     study = get_object_or_404(Study, pk=study_id)
+    before = selectors.study_latest_prediction(study=study)
     try:
         services.study_rerun(study=study)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         audit_record(user=request.user, action="rerun", study=study)
+        messages.info(request, _rerun_message(study, before))
     return redirect("study-detail", study_id=study.pk)
+
+
+def _rerun_message(study: Study, before: Prediction | None) -> str:
+    """What a re-run will show: a model version that read the study before in the same mode
+    keeps its earlier prediction (services.prediction_store), so nothing new would appear."""
+    active = active_model_version()
+    mode = "tencrop" if study.tencrop else "center"
+    if before is not None and before.preprocessing == mode and (
+            active is None or active.pk == before.model_version_id):
+        reader = active or before.model_version
+        return (f"Re-run queued. {reader} read this study before in the same mode, so the result "
+                "will be the same: the earlier prediction is kept and no new one appears. "
+                "To compare models, activate another model version first.")
+    return "Re-run queued: a new prediction appears here when the model has read it."
 
 
 @requires("export_study")

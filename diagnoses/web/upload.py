@@ -21,7 +21,7 @@ def study_upload(request):
     form = StudyUploadForm(request.POST or None, request.FILES or None)
     wants_json = "application/json" in request.headers.get("Accept", "")
     if request.method == "GET":
-        return render(request, "diagnoses/upload.html", {"form": form})
+        return render(request, "diagnoses/upload.html", {"form": form, **_page_facts()})
     if not form.is_valid():
         return _refused(request, form, wants_json)
     created, duplicates = [], []
@@ -49,18 +49,23 @@ def study_upload(request):
         return _json_answer(form, created, duplicates)
     if form.errors or duplicates:
         return render(request, "diagnoses/upload.html",
-                      {"form": form, "created": created, "duplicates": duplicates},
+                      {"form": form, "created": created, "duplicates": duplicates,
+                       **_page_facts()},
                       status=400 if form.errors else 200)
     if len(created) == 1:
         return redirect("study-detail", study_id=created[0].pk)
     return redirect("study-history")
 
 
+def _page_facts() -> dict:
+    return {"size_limit": services.upload_size_limit()}
+
+
 def _refused(request, form, wants_json):
     if wants_json:
         return JsonResponse({"error": {"message": _first_error(form),
                                        "fields": form.errors.get_json_data()}}, status=400)
-    return render(request, "diagnoses/upload.html", {"form": form}, status=400)
+    return render(request, "diagnoses/upload.html", {"form": form, **_page_facts()}, status=400)
 
 
 def _json_answer(form, created, duplicates) -> JsonResponse:

@@ -19,6 +19,7 @@ WEB_POST = {"anonymous": LOGIN, "outsider": 403, "clinician": 302, "reviewer": 3
 REVIEW_POST = {**WEB_POST, "clinician": 403}
 API = {"anonymous": 401, "outsider": 403, "clinician": 200, "reviewer": 200, "admin": 200}
 API_DOCS = {**API, "outsider": 200}  # the contract, no patient data: any logged-in user
+API_DOC_PAGES = {**API_DOCS, "anonymous": LOGIN}  # a browser without a session: the login page
 STAFF = {"anonymous": LOGIN, "outsider": LOGIN, "clinician": LOGIN, "reviewer": 200, "admin": 200}
 ADMIN_ONLY = {**STAFF, "reviewer": 403}
 PUBLIC = dict.fromkeys(ROLES, 200)
@@ -41,6 +42,7 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),
         "study-image": ("get", f"{base}/image/", {}, WEB),
+        "study-thumbnail": ("get", f"{base}/thumbnail.png", {}, WEB),
         "study-json": ("get", f"{base}/study.json", {}, WEB),
         "study-report": ("get", f"{base}/report.pdf", {}, WEB),
         "study-heatmap": ("get", f"{heat}/heatmaps/Effusion.png", {}, WEB),
@@ -55,8 +57,8 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
                               {}, API),
         "api-model-list": ("get", "/api/v1/models/", {}, API),
         "api-schema": ("get", "/api/v1/schema/", {}, API_DOCS),
-        "api-docs": ("get", "/api/v1/docs/", {}, API_DOCS),
-        "api-redoc": ("get", "/api/v1/redoc/", {}, API_DOCS),
+        "api-docs": ("get", "/api/v1/docs/", {}, API_DOC_PAGES),
+        "api-redoc": ("get", "/api/v1/redoc/", {}, API_DOC_PAGES),
         "api-prediction-review": ("post", f"{api}/predictions/{prediction}/review/",
                                   {"verdicts": {"Effusion": "agree"}, "note": "",
                                    "sign_off": False},

@@ -9,6 +9,14 @@
   const table = document.getElementById("uploads");
   const rows = table.querySelector("tbody");
   const csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+  // Leaving the page (refresh, back, closing the tab) while a file is still being sent drops
+  // it: the browser asks first.
+  let sending = 0;
+  window.addEventListener("beforeunload", (event) => {
+    if (!sending) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
 
   function el(tag, props, ...children) {
     const node = Object.assign(document.createElement(tag), props || {});
@@ -45,7 +53,13 @@
     progress.setAttribute("aria-label", "Upload of " + file.name);
     const statusCell = el("td", {}, "Uploading");
     const resultCell = el("td");
-    const row = el("tr", {}, el("td", {}, file.name), el("td", {}, progress), statusCell, resultCell);
+    statusCell.dataset.label = "Status";
+    resultCell.dataset.label = "Result";
+    const nameCell = el("td", { className: "filename" }, file.name);
+    nameCell.dataset.label = "File";
+    const progressCell = el("td", {}, progress);
+    progressCell.dataset.label = "Upload";
+    const row = el("tr", {}, nameCell, progressCell, statusCell, resultCell);
     row.dataset.file = file.name;
     rows.append(row);
     const data = new FormData(form);
@@ -58,7 +72,12 @@
     request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
     });
+    sending += 1;
+    let sent = false;
+    const settled = () => { if (!sent) { sent = true; sending -= 1; } };
+    request.addEventListener("loadend", settled);
     request.addEventListener("load", () => {
+      settled(); // before a navigation to the result: nothing is in flight any more
       progress.value = 100;
       let answer = {};
       try { answer = JSON.parse(request.responseText); } catch (error) { /* not JSON */ }
