@@ -33,8 +33,8 @@ class StudyUploadForm(forms.Form):
         help_text="Taken from the DICOM header when left empty.",
     )
     confirm_patient_mismatch = forms.BooleanField(
-        label="Store the patient identifier typed above even where a DICOM header names another "
-        "patient (the header's is kept beside it)",
+        label="Where a DICOM header names another patient: store the identifier typed above "
+        "anyway (the header's is kept beside it)",
         required=False,
     )
     accession_number = forms.CharField(
