@@ -41,6 +41,8 @@ run: venv model migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
+	@# The login again once the processes' start-up banners are out (same password every start).
+	@( sleep $${CHEXWEB_DEMO_LOGIN_DELAY_S:-20}; $(BIN)/python manage.py ensure_demo_user --print-only ) &
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
 # Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
