@@ -41,7 +41,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if model_version.is_active:
             return "✓ active (pinned)"
         if reading is not None and reading.pk == model_version.pk and not pinned:
-            return "✓ serving (none pinned: the server at GRAPHPIPE_URL; made the newest prediction)"
+            return ("✓ serving (none pinned: the server at GRAPHPIPE_URL; made the newest "
+                    "prediction)")
         return "—"
 
     def get_queryset(self, request):

@@ -89,7 +89,8 @@ def _mark_reviewed_confirmation(modeladmin, request, queryset):
             ready.append((study, ", ".join(f"{finding_label(name)} {verdict}"
                                            for name, verdict in verdicts.items())))
     return TemplateResponse(request, "admin/diagnoses/study/mark_reviewed.html", {
-        **modeladmin.admin_site.each_context(request), "title": "Mark reviewed", "queryset": queryset,
+        **modeladmin.admin_site.each_context(request), "title": "Mark reviewed",
+        "queryset": queryset,
         "ready": ready, "skipped": skipped, "total": len(ready) + len(skipped),
     })
 
