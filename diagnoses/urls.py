@@ -6,6 +6,10 @@ urlpatterns = [
     path("", history.study_history, name="study-history"),
     path("export.csv", history.study_history_csv, name="study-history-csv"),
     path("new/", upload.study_upload, name="study-upload"),
+    path("new/pieces/", upload.chunked_upload_begin, name="study-upload-begin"),
+    path("new/pieces/<str:upload_id>/", upload.chunked_upload_piece, name="study-upload-piece"),
+    path("new/pieces/<str:upload_id>/finish/", upload.chunked_upload_finish,
+         name="study-upload-finish"),
     path("patient/", history.patient_detail, name="patient-detail"),  # ?id=: no PHI in paths
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),

@@ -38,6 +38,13 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-history": ("get", "/studies/", {}, WEB),
         "study-history-csv": ("get", "/studies/export.csv", {}, WEB),
         "study-upload": ("get", "/studies/new/", {}, WEB),
+        # pieces of a large upload: a form body is no JSON (400); no such upload (404)
+        "study-upload-begin": ("post", "/studies/new/pieces/", {}, {
+            **WEB, "clinician": 400, "reviewer": 400, "admin": 400}),
+        "study-upload-piece": ("get", f"/studies/new/pieces/{'0' * 32}/", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
+        "study-upload-finish": ("post", f"/studies/new/pieces/{'0' * 32}/finish/", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
         "patient-detail": ("get", "/studies/patient/?id=P-ACCESS", {}, WEB),
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),

@@ -193,3 +193,30 @@ def test_the_api_docs_logged_out_show_the_login_page(stack, browser):
     assert "/accounts/login/" in page.url
     assert page.get_by_role("button", name="Log in").is_visible()
     context.close()
+
+
+def test_a_large_file_goes_in_pieces_and_survives_a_dropped_connection(stack, browser,
+                                                                         tmp_path):
+    from tests.system.test_slow_uploads import large_dicom
+
+    path = tmp_path / "large.dcm"
+    path.write_bytes(large_dicom("CHUNKED-1"))  # 40 MB: ten pieces of 4 MiB
+    page = new_page(browser, stack, DESKTOP)
+    dropped = []
+
+    def drop_one_piece(route):
+        request = route.request
+        if (request.method == "POST" and not dropped
+                and request.headers.get("upload-offset", "0") != "0"):
+            dropped.append(request.headers["upload-offset"])
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/studies/new/pieces/[0-9a-f]{32}/$"), drop_one_piece)
+    upload(page, path)
+    page.wait_for_url(STUDY_URL, timeout=120_000)
+    assert dropped, "no piece was dropped: the file did not go in pieces"
+    study = page.request.get(page.url + "status/").json()
+    assert study["patient_id"] == "CHUNKED-1" and study["original_filename"] == "large.dcm"
+    page.context.close()
