@@ -5,10 +5,11 @@ CHUNK_MAX_BYTES at the offset the server has (asking for it again after a failur
 finishes it with the form's fields: the assembled file goes through services.study_create like
 any other upload. The pieces lie beside the studies (the default storage's folder, under
 incoming/<user id>/), readable only through their owner's requests; an upload is discarded once
-finished or refused."""
+finished or refused, and one abandoned half-way after a day (celery beat, hourly)."""
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from django.core.files.storage import default_storage
 from diagnoses.services import upload_size_limit
 
 CHUNK_MAX_BYTES = 4 * 2**20
+ABANDONED_AFTER_S = 24 * 3600  # an upload nobody added a piece to for this long is deleted
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -103,6 +105,26 @@ def chunked_upload_file(*, user, upload_id: str) -> File:
         raise ValidationError(f"The upload is incomplete: {part.stat().st_size} of "
                               f"{announced['size']} bytes.", code="incomplete")
     return File(part.open("rb"), name=announced["filename"])
+
+
+def chunked_uploads_expire(*, older_than_s: float = ABANDONED_AFTER_S,
+                           now: float | None = None) -> int:
+    """Delete the pieces of uploads nobody added to for `older_than_s`: abandoned half-way.
+    Returns how many uploads went."""
+    incoming = Path(default_storage.path("incoming"))
+    deadline = (time.time() if now is None else now) - older_than_s
+    expired = 0
+    for facts in incoming.glob("*/*.json"):
+        part = facts.with_suffix(".part")
+        try:
+            last = max(facts.stat().st_mtime, part.stat().st_mtime if part.exists() else 0)
+        except FileNotFoundError:
+            continue  # finished meanwhile
+        if last < deadline:
+            part.unlink(missing_ok=True)
+            facts.unlink(missing_ok=True)
+            expired += 1
+    return expired
 
 
 def chunked_upload_discard(*, user, upload_id: str) -> None:

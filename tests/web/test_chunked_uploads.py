@@ -77,3 +77,20 @@ def test_another_users_upload_is_not_found(client, as_clinician, content):
     assert client.get(started["url"]).status_code == 404
     assert piece(client, started["url"], 0, content[:10]).status_code == 404
     assert client.get(reverse("study-upload-piece", args=["..%2F..%2Fetc"])).status_code == 404
+
+
+def test_an_upload_abandoned_for_a_day_is_deleted(as_clinician, content, study_storage):
+    import os
+    import time
+
+    from diagnoses.chunked_uploads import chunked_uploads_expire
+
+    old = begin(as_clinician, len(content)).json()
+    fresh = begin(as_clinician, len(content)).json()
+    piece(as_clinician, old["url"], 0, content[:100])
+    day_ago = time.time() - 25 * 3600
+    for path in (study_storage / "incoming").glob(f"*/{old['id']}.*"):
+        os.utime(path, (day_ago, day_ago))
+    assert chunked_uploads_expire() == 1
+    assert as_clinician.get(old["url"]).status_code == 404
+    assert as_clinician.get(fresh["url"]).json()["offset"] == 0
