@@ -220,3 +220,35 @@ def test_a_large_file_goes_in_pieces_and_survives_a_dropped_connection(stack, br
     study = page.request.get(page.url + "status/").json()
     assert study["patient_id"] == "CHUNKED-1" and study["original_filename"] == "large.dcm"
     page.context.close()
+
+
+@pytest.mark.parametrize("name", ["desktop", "phone"])
+def test_history_sorts_by_probability_and_says_when_dates_are_swapped(stack, browser,
+                                                                      done_study_url, name):
+    page = new_page(browser, stack, VIEWPORTS[name])
+    page.goto(f"{stack.base_url}/studies/")
+    page.get_by_label("Sort").select_option("probability")
+    page.get_by_role("button", name="Apply").click()
+    assert "sort=probability" in page.url and "?&" not in page.url
+    assert page.locator("table.history tbody tr").count() >= 1
+    page.get_by_label("From").fill("2026-12-31")
+    page.get_by_label("To").fill("2026-01-01")
+    page.get_by_role("button", name="Apply").click()
+    assert "is before “From”" in page.locator(".filters .error").inner_text()
+    assert page.locator("table.history tbody").inner_text().strip() == "No studies match."
+    no_sideways_scroll(page, VIEWPORTS[name])
+    screenshot(page, f"history-dates-swapped-{VIEWPORTS[name]['width']}")
+    page.context.close()
+
+
+def test_the_admin_asks_before_marking_reviewed(stack, browser, done_study_url):
+    page = new_page(browser, stack, DESKTOP)
+    page.goto(f"{stack.base_url}/admin/diagnoses/study/")
+    page.locator("input.action-select").first.check()
+    page.locator("select[name=action]").select_option("mark_reviewed")
+    page.locator("button[name=index]").click()
+    assert page.get_by_role("heading", name=re.compile(r"Sign off \d+ of the 1 selected")).is_visible()
+    screenshot(page, "admin-mark-reviewed-confirmation-1440")
+    page.get_by_role("link", name="No, take me back").click()
+    assert page.url.endswith("/admin/diagnoses/study/")
+    page.context.close()
