@@ -253,3 +253,13 @@ def test_the_admin_asks_before_marking_reviewed(stack, browser, done_study_url):
     page.get_by_role("link", name="No, take me back").click()
     assert page.url.endswith("/admin/diagnoses/study/")
     page.context.close()
+
+
+def test_a_rerun_with_the_same_model_says_so(stack, browser, done_study_url):
+    """Last in this module: the study is queued again."""
+    page = new_page(browser, stack, DESKTOP)
+    page.goto(done_study_url)
+    page.get_by_role("button", name="Re-run this study").click()
+    assert page.get_by_text("the earlier prediction is kept and no new one appears").is_visible()
+    screenshot(page, "rerun-same-model-1440")
+    page.context.close()
