@@ -50,6 +50,8 @@ run: venv model migrate static-vendor
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
+	@# The login again once the processes' start-up banners are out (same password every start).
+	@( sleep $${CHEXWEB_DEMO_LOGIN_DELAY_S:-20}; $(BIN)/python manage.py ensure_demo_user --print-only ) &
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
 # Debian's Chromium for the browser tests, npm for the viewer's library (CI runs as root;

@@ -293,7 +293,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "diagnoses.tasks.sweep_stuck_studies",
         "schedule": float(CHEXWEB_STUCK_SWEEP_INTERVAL_S),
         "options": {"expires": float(CHEXWEB_STUCK_SWEEP_INTERVAL_S)},
-    }
+    },
+    "expire-abandoned-uploads": {  # pieces of a large upload left half-way for a day
+        "task": "diagnoses.tasks.expire_abandoned_uploads",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 # The API (/api/v1/): bearer tokens for systems, the session for the browsable API.

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from diagnoses import selectors
 from diagnoses.intended_use import study_outside_intended_use
 from diagnoses.models import Prediction, Study
+from inference.findings import finding_label
 
 COLUMNS = [
     "study id", "created", "patient id", "accession", "status", "top finding",
@@ -57,9 +58,9 @@ def _row(study: Study) -> list[str]:
         _text(study.patient_id),
         _text(study.accession_number),
         study.status,
-        top.name if top else "",
+        finding_label(top.name) if top else "",
         f"{top.probability:.4f}" if top else "",
-        "; ".join(f.name for f in findings if f.flagged),
+        "; ".join(finding_label(f.name) for f in findings if f.flagged),
         _text(str(model_version)) if model_version else "",
         "yes" if reviewed else "no",
         model_version.warning if model_version else "",

@@ -3,7 +3,7 @@ from django import forms
 from diagnoses.intended_use import DECLARED_VIEWS, MAX_DECLARED_AGE_YEARS
 from diagnoses.models import NOTE_MAX_CHARS, ModelVersion, Study
 from diagnoses.selectors import StudyFilters
-from inference.findings import FINDINGS
+from inference.findings import FINDINGS, finding_label
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -32,6 +32,11 @@ class StudyUploadForm(forms.Form):
     patient_id = forms.CharField(
         label="Patient identifier", max_length=64, required=False,
         help_text="Taken from the DICOM header when left empty.",
+    )
+    confirm_patient_mismatch = forms.BooleanField(
+        label="Where a DICOM header names another patient: store the identifier typed above "
+        "anyway (the header's is kept beside it)",
+        required=False,
     )
     accession_number = forms.CharField(
         label="Accession number", max_length=64, required=False,
@@ -66,7 +71,7 @@ class HistoryFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
     flagged_finding = forms.ChoiceField(
         label="Flagged finding",
-        choices=[("", "Any")] + [(name, name.replace("_", " ")) for name in FINDINGS],
+        choices=[("", "Any")] + [(name, finding_label(name)) for name in FINDINGS],
         required=False,
     )
     reviewed = forms.TypedChoiceField(
@@ -79,9 +84,17 @@ class HistoryFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(
         choices=[("newest", "Newest first"), ("oldest", "Oldest first"), ("patient", "Patient"),
-                 ("accession", "Accession"), ("status", "Status")],
+                 ("accession", "Accession"), ("status", "Status"),
+                 ("probability", "Highest probability (of the flagged finding chosen)"),
+                 ("flagged", "Most flagged findings")],
         required=False,
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "“To” is before “From”: no study can match. Swap them.")
+        return data
 
     def study_filters(self, **overrides) -> StudyFilters:
         data = self.cleaned_data if self.is_valid() else {}
@@ -113,12 +126,13 @@ class ReviewForm(forms.Form):
         findings = sorted(prediction.findings.all(), key=lambda f: -f.probability)
         for finding in findings:
             self.fields[f"verdict_{finding.name}"] = forms.ChoiceField(
-                label=finding.name.replace("_", " "),
+                label=finding_label(finding.name),
                 choices=[("", "—"), ("agree", "Agree"), ("disagree", "Disagree")],
                 required=False,
                 initial=verdicts.get(finding.name, ""),
                 widget=forms.RadioSelect,
             )
+            self.fields[f"verdict_{finding.name}"].finding = finding  # its probability, shown
         if earlier:
             self.fields["note"].initial = earlier.note
             self.fields["sign_off"].initial = earlier.signed_off

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from diagnoses.models import ROUTINE, URGENCY_LEVELS, ModelVersion, ThresholdSet
+from diagnoses.models import ROUTINE, URGENCY_LEVELS, ModelVersion, Prediction, ThresholdSet
 from inference.graphpipe.client import GraphPipeClient, GraphPipeError
 from inference.findings import FINDINGS
 from inference.identity import ModelIdentity, model_identity
@@ -138,3 +138,15 @@ def active_model_version() -> ModelVersion | None:
 
 def shadow_model_versions() -> list[ModelVersion]:
     return list(ModelVersion.objects.filter(state=ModelVersion.State.SHADOW).order_by("pk"))
+
+
+def model_version_reading_new_studies() -> tuple[ModelVersion | None, bool]:
+    """The model version new studies go to, and whether it is pinned (activated). With none
+    active, the server at GRAPHPIPE_URL reads them: the version of the newest prediction is the
+    best the database knows of it (None before any)."""
+    active = active_model_version()
+    if active is not None:
+        return active, True
+    newest = Prediction.objects.select_related("model_version").order_by("-created_at", "-pk")
+    newest = newest.first()
+    return (newest.model_version if newest else None), False

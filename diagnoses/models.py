@@ -44,6 +44,12 @@ class Study(models.Model):
     original_filename = models.CharField(max_length=255, blank=True)
     patient_id = models.CharField("patient identifier", max_length=HEADER_TEXT_MAX_CHARS["PatientID"],
                                   blank=True, db_index=True)
+    header_patient_id = models.CharField(
+        "patient identifier in the DICOM header", blank=True,
+        max_length=HEADER_TEXT_MAX_CHARS["PatientID"],
+        help_text="As the DICOM header named the patient, kept when a different identifier was "
+        "typed and confirmed at upload.",
+    )
     accession_number = models.CharField(max_length=HEADER_TEXT_MAX_CHARS["AccessionNumber"],
                                         blank=True, db_index=True)
     study_instance_uid = models.CharField("study instance UID", blank=True,

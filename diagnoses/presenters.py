@@ -15,6 +15,7 @@ def study_summary(study: Study) -> dict:
         "id": str(study.pk),
         "url": reverse("study-detail", args=[study.pk]),
         "image_url": reverse("study-image", args=[study.pk]),
+        "thumbnail_url": reverse("study-thumbnail", args=[study.pk]),
         "status": study.status,
         "status_label": study.get_status_display(),
         "finished": study.is_finished,

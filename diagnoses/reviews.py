@@ -20,9 +20,12 @@ def review_save(
     """Create or update `reviewer`'s review of `prediction`.
 
     `verdicts` maps finding names to "agree" or "disagree"; findings left out have no verdict.
-    A signed-off review cannot be changed: that raises ValidationError (code "signed_off")."""
+    A signed-off review cannot be changed: that raises ValidationError (code "signed_off").
+    An empty review (no verdict, no note) is not saved (code "empty"), and a sign-off carries at
+    least one verdict (code "no_verdicts")."""
     findings = {finding.name: finding for finding in prediction.findings.all()}
     _check_verdicts(verdicts, findings)
+    review_content_check(verdicts=verdicts, note=note, sign_off=sign_off)
     with transaction.atomic():
         review, _ = Review.objects.select_for_update().get_or_create(
             prediction=prediction, reviewer=reviewer
@@ -46,9 +49,10 @@ def review_save(
 
 
 def study_mark_reviewed(*, study: Study, reviewer) -> Review:
-    """The reviewer signs off the study's latest reading, keeping the note and verdicts of a draft
+    """The reviewer signs off the study's latest reading with the note and verdicts of the draft
     they started. A review already signed off is returned as it is; a study without a prediction
-    cannot be marked (ValidationError, code "no_prediction")."""
+    cannot be marked (ValidationError, code "no_prediction"), nor one without a draft holding
+    verdicts (code "no_verdicts")."""
     prediction = selectors.study_latest_prediction(study=study)
     if prediction is None:
         raise ValidationError("The study has no prediction to review yet.", code="no_prediction")
@@ -59,6 +63,16 @@ def study_mark_reviewed(*, study: Study, reviewer) -> Review:
         if draft else {}
     return review_save(prediction=prediction, reviewer=reviewer, verdicts=verdicts,
                        note=draft.note if draft else "", sign_off=True)
+
+
+def review_content_check(*, verdicts: dict[str, str], note: str, sign_off: bool) -> None:
+    """The one rule of what a review must hold: something, and verdicts to be signed off."""
+    if sign_off and not verdicts:
+        raise ValidationError("A sign-off needs verdicts: agree or disagree on at least one "
+                              "finding first.", code="no_verdicts")
+    if not verdicts and not note.strip():
+        raise ValidationError("An empty review is not saved: give a verdict on at least one "
+                              "finding, or a note.", code="empty")
 
 
 def _check_verdicts(verdicts: dict[str, str], findings: dict) -> None:

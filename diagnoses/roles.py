@@ -30,12 +30,31 @@ NO_ROLE = "none"
 STAFF_ROLES = {REVIEWER, ADMIN}
 
 
-def user_role_assign(*, user, role: str) -> None:
+def user_role_assign(*, user, role: str, remove_superuser: bool = False) -> None:
+    """Put `user` in `role`'s group alone. A superuser holds every permission whatever its
+    groups, so a role means something only with `remove_superuser`, which takes that away."""
     if role != NO_ROLE and role not in ROLE_PERMISSIONS:
         raise ValueError(f"unknown role {role!r}")
     with transaction.atomic():
         user.groups.remove(*Group.objects.filter(name__in=ROLE_PERMISSIONS))
         if role != NO_ROLE:
             user.groups.add(Group.objects.get(name=role))
+        if remove_superuser:
+            user.is_superuser = False
         user.is_staff = role in STAFF_ROLES or user.is_superuser
-        user.save(update_fields=["is_staff"])
+        user.save(update_fields=["is_staff", "is_superuser"])
+
+
+def user_create_in_role(*, username: str, role: str, password: str, email: str = ""):
+    """An ordinary (not superuser) user in `role`; the password must pass the validators."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    model = get_user_model()
+    if model.objects.filter(username=username).exists():
+        raise ValueError(f"a user named {username!r} exists already (use assign_role)")
+    validate_password(password, model(username=username, email=email))
+    with transaction.atomic():
+        user = model.objects.create_user(username=username, email=email, password=password)
+        user_role_assign(user=user, role=role)
+    return user

@@ -9,7 +9,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from diagnoses.models import Finding, Prediction, Review, Study
@@ -20,7 +20,12 @@ SORTS = {
     "patient": ("patient_id", "-created_at"),
     "accession": ("accession_number", "-created_at"),
     "status": ("status", "-created_at"),
+    # By the latest reading: its highest probability (of the flagged finding filtered on, if
+    # any), or its count of flagged findings; studies without a reading last.
+    "probability": (F("reading_probability").desc(nulls_last=True), "-created_at"),
+    "flagged": (F("reading_flagged").desc(nulls_last=True), "-created_at"),
 }
+READING_SORTS = {"probability", "flagged"}
 
 
 @dataclass(frozen=True)
@@ -86,12 +91,39 @@ def study_list(*, filters: StudyFilters = StudyFilters()) -> QuerySet[Study]:
     if filters.model_version_id:
         studies = studies.filter(Exists(Prediction.objects.filter(
             study=OuterRef("pk"), model_version_id=filters.model_version_id)))
+    if filters.sort in READING_SORTS:
+        studies = _with_reading_order(studies, finding=filters.flagged_finding)
     return _with_predictions(studies.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
+
+
+def _with_reading_order(studies: QuerySet[Study], *, finding: str) -> QuerySet[Study]:
+    findings = Finding.objects.filter(prediction_id=OuterRef("reading_id"))
+    if finding:
+        findings = findings.filter(name=finding)
+    flagged = (Finding.objects.filter(prediction_id=OuterRef("reading_id"), flagged=True)
+               .values("prediction_id").annotate(count=Count("pk")).values("count")[:1])
+    return studies.annotate(
+        reading_id=Subquery(latest_prediction_of(OuterRef("pk")).values("pk")[:1]),
+    ).annotate(
+        reading_probability=Subquery(findings.order_by("-probability").values("probability")[:1]),
+        reading_flagged=Subquery(flagged),
+    )
 
 
 # The latest reading of a study is its prediction with the highest created_at, ties broken by
 # the highest pk. Every page, export, filter and the API pick it by one of the forms below.
 LATEST_FIRST = ("-created_at", "-pk")
+
+
+def prediction_review_of(*, prediction: Prediction, reviewer) -> Review | None:
+    return next((r for r in prediction.reviews.all() if r.reviewer_id == reviewer.pk), None)
+
+
+def study_next_to_review(*, after: Study) -> Study | None:
+    """The newest other study that is done and whose latest reading nobody signed off: where the
+    reviewer's "next study" key goes."""
+    return (study_list(filters=StudyFilters(status=Study.Status.DONE, reviewed=False))
+            .exclude(pk=after.pk).first())
 
 
 def _recency(prediction: Prediction) -> tuple:

@@ -35,6 +35,21 @@ class ModelServerUnavailable(Exception):
     """The model server could not be reached, timed out or was not ready: worth a retry."""
 
 
+PATIENT_MISMATCH = "patient_mismatch"
+
+
+def patient_mismatch_check(*, typed: str, header: str, confirmed: bool) -> None:
+    """A typed patient identifier that differs from the DICOM header's is refused unless the
+    uploader confirmed it: the wrong patient's study is worse than no study."""
+    if typed and header and typed.strip() != header.strip() and not confirmed:
+        raise ValidationError(
+            f"The patient identifier typed ({typed}) differs from the DICOM header's ({header}). "
+            "Check that this is the right patient; to store the typed identifier anyway, confirm "
+            "the mismatch (the header's is kept beside it).",
+            code=PATIENT_MISMATCH,
+        )
+
+
 class DuplicateStudy(Exception):
     """The same file (same sha256) was uploaded before."""
 
@@ -54,13 +69,16 @@ def study_create(
     refuse_duplicates: bool = False,
     view_position: str = "",
     patient_age_years: float | None = None,
+    confirm_patient_mismatch: bool = False,
 ) -> Study:
     """Validate an uploaded image, store it under a random name and queue its diagnosis.
 
     With `refuse_duplicates`, a file uploaded before raises DuplicateStudy naming that study.
     Every study is held to the intended use (diagnoses/intended_use.py): `view_position` and
     `patient_age_years` are what the uploader declared for a PNG or JPEG (a DICOM header's win);
-    outside it under the `refuse` policy, the study is stored as not eligible and not queued."""
+    outside it under the `refuse` policy, the study is stored as not eligible and not queued.
+    A typed `patient_id` differing from the DICOM header's is refused (ValidationError, code
+    PATIENT_MISMATCH) unless `confirm_patient_mismatch`; the header's is stored either way."""
     content = _read_upload(image_file)
     image_sha256 = hashlib.sha256(content).hexdigest()
     if refuse_duplicates:
@@ -69,6 +87,9 @@ def study_create(
             raise DuplicateStudy(earlier)
     study_image = _read_study_image(content)
     dicom = study_image.dicom
+    header_patient_id = dicom.patient_id if dicom else ""
+    patient_mismatch_check(typed=patient_id, header=header_patient_id,
+                           confirmed=confirm_patient_mismatch)
     assessment = intended_use.intended_use_assess(
         study_image=study_image, view_position=view_position, age_years=patient_age_years)
     refused = intended_use.intended_use_refuses(assessment)
@@ -76,7 +97,8 @@ def study_create(
         image_sha256=image_sha256,
         image_format=study_image.format,
         original_filename=(image_file.name or "")[:255],
-        patient_id=patient_id or (dicom.patient_id if dicom else ""),
+        patient_id=patient_id or header_patient_id,
+        header_patient_id=header_patient_id,
         accession_number=accession_number or (dicom.accession_number if dicom else ""),
         study_instance_uid=dicom.study_instance_uid if dicom else "",
         study_date=dicom.study_date if dicom else None,
@@ -308,11 +330,20 @@ def _queue_diagnosis(study_id: uuid.UUID) -> None:
     diagnose_study.delay(str(study_id))
 
 
+def mebibytes(size: int) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MiB"
+
+
+def upload_size_limit() -> str:
+    """The upload size limit (settings.STUDY_MAX_UPLOAD_BYTES) as people read it: "64 MiB"."""
+    return mebibytes(settings.STUDY_MAX_UPLOAD_BYTES)
+
+
 def _read_upload(image_file: UploadedFile) -> bytes:
     limit = settings.STUDY_MAX_UPLOAD_BYTES
     if image_file.size is not None and image_file.size > limit:
         raise ValidationError(
-            f"The file is {image_file.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.",
+            f"The file is {mebibytes(image_file.size)}; the limit is {upload_size_limit()}.",
             code="too_large",
         )
     content = image_file.read()

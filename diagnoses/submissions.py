@@ -38,6 +38,7 @@ def study_submit(
     idempotency_key: str = "",
     view_position: str = "",
     patient_age_years: float | None = None,
+    confirm_patient_mismatch: bool = False,
 ) -> Submission:
     fields = {"patient_id": patient_id, "accession_number": accession_number, "notes": notes,
               "tencrop": tencrop, "callback_url": callback_url, "view_position": view_position,
@@ -53,6 +54,7 @@ def study_submit(
                 uploaded_by=uploaded_by, image_file=image_file, patient_id=patient_id,
                 accession_number=accession_number, notes=notes, tencrop=tencrop,
                 view_position=view_position, patient_age_years=patient_age_years,
+                confirm_patient_mismatch=confirm_patient_mismatch,
             )
             Study.objects.filter(pk=study.pk).update(
                 callback_url=callback_url, idempotency_key=idempotency_key

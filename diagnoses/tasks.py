@@ -9,7 +9,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from diagnoses import callbacks, services, shadow, sweeper
+from diagnoses import callbacks, chunked_uploads, services, shadow, sweeper
 
 
 @shared_task(name="diagnoses.tasks.diagnose_study", bind=True, acks_late=True, max_retries=None)
@@ -42,6 +42,11 @@ def retry_countdown(retries: int) -> float:
 @shared_task(name="diagnoses.tasks.sweep_stuck_studies", acks_late=True)
 def sweep_stuck_studies() -> None:
     sweeper.stuck_studies_sweep()
+
+
+@shared_task(name="diagnoses.tasks.expire_abandoned_uploads", acks_late=True)
+def expire_abandoned_uploads() -> None:
+    chunked_uploads.chunked_uploads_expire()
 
 
 @shared_task(name=callbacks.DELIVER_TASK, bind=True, acks_late=True, max_retries=None)

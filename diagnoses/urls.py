@@ -8,6 +8,10 @@ urlpatterns = [
     path("new/", upload.study_upload, name="study-upload"),
     path("worklist/", worklist.study_worklist, name="study-worklist"),
     path("worklist.json", worklist.study_worklist_json, name="study-worklist-json"),
+    path("new/pieces/", upload.chunked_upload_begin, name="study-upload-begin"),
+    path("new/pieces/<str:upload_id>/", upload.chunked_upload_piece, name="study-upload-piece"),
+    path("new/pieces/<str:upload_id>/finish/", upload.chunked_upload_finish,
+         name="study-upload-finish"),
     path("patient/", history.patient_detail, name="patient-detail"),  # ?id=: no PHI in paths
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
     path("<uuid:study_id>/status/", study.study_status, name="study-status"),
@@ -16,6 +20,7 @@ urlpatterns = [
     path("<uuid:study_id>/viewer/source.dcm", study.study_viewer_source,
          name="study-viewer-source"),
     path("<uuid:study_id>/comparison/", comparison.study_comparison, name="study-comparison"),
+    path("<uuid:study_id>/thumbnail.png", study.study_thumbnail, name="study-thumbnail"),
     path("<uuid:study_id>/rerun/", study.study_rerun, name="study-rerun"),
     path("<uuid:study_id>/study.json", study.study_json, name="study-json"),
     path("<uuid:study_id>/report.pdf", study.study_report, name="study-report"),

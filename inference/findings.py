@@ -16,3 +16,8 @@ FINDINGS: tuple[str, ...] = (
     "Pleural_Thickening",
     "Hernia",
 )
+
+
+def finding_label(name: str) -> str:
+    """How people read a finding's name: `Pleural_Thickening` is `Pleural Thickening`."""
+    return name.replace("_", " ")

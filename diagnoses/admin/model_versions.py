@@ -25,7 +25,8 @@ from inference.findings import FINDINGS
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ("name", "short_identity", "weights", "state", "serving_url",
+    list_display = ("name", "short_identity", "weights", "state", "reads_new_studies",
+                    "serving_url",
                     "prediction_count", "first_seen_at")
     list_filter = ("state", "weights_verified")
     search_fields = ("name", "^identity", "^onnx_sha256", "^checkpoint_sha256")
@@ -33,6 +34,20 @@ class ModelVersionAdmin(admin.ModelAdmin):
               "checkpoint_sha256", "description", "first_seen_at", "thresholds",
               "threshold_history")
     readonly_fields = fields
+
+    @admin.display(description="Reads new studies")
+    def reads_new_studies(self, model_version: ModelVersion) -> str:
+        """Active (pinned), or, with none active, serving at GRAPHPIPE_URL as far as the newest
+        prediction tells: "Is active ✗" read as "not in use" for the version that made them all."""
+        reading, pinned = model_versions.model_version_reading_new_studies()  # a few rows
+        if model_version.is_active:
+            return "✓ active (pinned)"
+        if model_version.state == ModelVersion.State.SHADOW:
+            return "in shadow (readings kept for comparison only)"
+        if reading is not None and reading.pk == model_version.pk and not pinned:
+            return ("✓ serving (none pinned: the server at GRAPHPIPE_URL; made the newest "
+                    "prediction)")
+        return "—"
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(prediction_count=Count("predictions"))

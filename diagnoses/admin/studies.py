@@ -59,8 +59,9 @@ class StudyAdmin(StandinWarning, admin.ModelAdmin):
     actions = study_actions.ACTIONS
     inlines = (PredictionInline,)
     fieldsets = (
-        ("Patient", {"fields": ("patient_id", "accession_number", "study_date",
-                                "study_instance_uid", "modality", "view_position")}),
+        ("Patient", {"fields": ("patient_id", "header_patient_id", "accession_number",
+                                "study_date", "study_instance_uid", "modality",
+                                "view_position")}),
         ("Image", {"fields": ("preview", "image_format", "original_filename", "image_sha256",
                               "image_warnings")}),
         ("Processing", {"fields": ("status", "failure_reason", "tencrop", "uploaded_by",

@@ -32,6 +32,10 @@ class StudySubmitSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The chest X-ray: PNG, JPEG or DICOM.")
     patient_id = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                        default="", help_text="Taken from DICOM when empty.")
+    confirm_patient_mismatch = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Store patient_id even where it differs from the DICOM header's PatientID "
+        "(refused otherwise); the header's is kept as header_patient_id.")
     accession_number = serializers.CharField(max_length=64, required=False, allow_blank=True,
                                              default="", help_text="Taken from DICOM when empty.")
     notes = serializers.CharField(required=False, allow_blank=True, default="",
@@ -190,9 +194,9 @@ class StudySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["id", "url", "status", "patient_id", "accession_number", "study_date",
-                  "original_filename", "tencrop", "created_at", "finished_at", "flagged",
-                  "model_version", "outside_intended_use"]
+        fields = ["id", "url", "status", "patient_id", "header_patient_id", "accession_number",
+                  "study_date", "original_filename", "tencrop", "created_at", "finished_at",
+                  "flagged", "model_version", "outside_intended_use"]
 
     def get_outside_intended_use(self, study: Study) -> str:
         return study_outside_intended_use(study)

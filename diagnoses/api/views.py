@@ -65,8 +65,11 @@ class StudyListView(ApiView):
                 patient_id=data["patient_id"], accession_number=data["accession_number"],
                 notes=data["notes"], tencrop=data["tencrop"], callback_url=data["callback_url"],
                 view_position=data["view_position"], patient_age_years=data["patient_age_years"],
+                confirm_patient_mismatch=data["confirm_patient_mismatch"],
             )
         except DjangoValidationError as refused:
+            if refused.code == services.PATIENT_MISMATCH:
+                raise FileRefused(refused, field="patient_id") from None
             raise FileRefused(refused) from None
         except IdempotencyConflict as conflict:
             raise IdempotencyKeyReused(

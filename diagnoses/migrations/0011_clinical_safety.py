@@ -21,7 +21,7 @@ def state_to_active(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diagnoses', '0008_study_heartbeat'),
+        ("diagnoses", "0010_clinician_experience"),
     ]
 
     operations = [

@@ -21,6 +21,8 @@ PAGE_SIZE = 25
 def study_history(request):
     filters = HistoryFilterForm(request.GET or None)
     studies = selectors.study_list(filters=filters.study_filters())
+    if filters.is_bound and not filters.is_valid():
+        studies = studies.none()  # the errors say why; no unfiltered list in its place
     page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -52,6 +54,8 @@ def patient_detail(request):
     if not patient_id:
         raise Http404("No patient identifier given")
     studies = selectors.study_list(filters=StudyFilters(patient_id=patient_id))
+    if not studies.exists():
+        raise Http404("No studies for this patient identifier")
     trends = selectors.patient_finding_trends(patient_id=patient_id)
     return render(request, "diagnoses/patient.html", {
         "patient_id": patient_id,

@@ -11,8 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from diagnoses import renderings, reports, selectors, services
+from diagnoses.admin.thumbnails import study_thumbnail_png
 from diagnoses.audit import audit_record
 from diagnoses.forms import ReviewForm
+from diagnoses.model_versions import active_model_version
 from diagnoses.models import Prediction, Study
 from diagnoses.presenters import study_summary
 from diagnoses.web.access import private_download, requires
@@ -27,12 +29,18 @@ def study_detail(request, study_id):
     summary = study_summary(study)
     prediction = selectors.study_latest_prediction(study=study)
     audit_record(user=request.user, action="view", study=study)
-    review_form = None
+    review_form = own_signed_off = next_study = None
     if prediction is not None and request.user.has_perm("diagnoses.review_study"):
-        review_form = ReviewForm(prediction=prediction, reviewer=request.user)
+        own = selectors.prediction_review_of(prediction=prediction, reviewer=request.user)
+        if own is not None and own.signed_off:
+            own_signed_off = own  # final: shown, no longer offered as a form
+        else:
+            review_form = ReviewForm(prediction=prediction, reviewer=request.user)
+        next_study = selectors.study_next_to_review(after=study)
     return render(request, "diagnoses/detail.html",
                   {"study": study, "summary": summary, "review_form": review_form,
-                   "comparison_url": comparison_url(study)})
+                   "comparison_url": comparison_url(study), "own_signed_off": own_signed_off,
+                   "next_study": next_study})
 
 
 @requires("view_study")
@@ -72,6 +80,9 @@ def study_viewer_facts(request, study_id):
     })
     response["Cache-Control"] = "no-store, private"
     return response
+def study_thumbnail(request, study_id):
+    study = get_object_or_404(Study, pk=study_id)
+    return private_download(study_thumbnail_png(study), "image/png", f"study-{study.pk}-thumb.png")
 
 
 @requires("view_study")
@@ -98,13 +109,29 @@ def study_heatmap_layer(request, study_id, prediction_id, finding):
 @require_POST
 def study_rerun(request, study_id):
     study = get_object_or_404(Study, pk=study_id)
+    before = selectors.study_latest_prediction(study=study)
     try:
         services.study_rerun(study=study)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
         audit_record(user=request.user, action="rerun", study=study)
+        messages.info(request, _rerun_message(study, before))
     return redirect("study-detail", study_id=study.pk)
+
+
+def _rerun_message(study: Study, before: Prediction | None) -> str:
+    """What a re-run will show: a model version that read the study before in the same mode
+    keeps its earlier prediction (services.prediction_store), so nothing new would appear."""
+    active = active_model_version()
+    mode = "tencrop" if study.tencrop else "center"
+    if before is not None and before.preprocessing == mode and (
+            active is None or active.pk == before.model_version_id):
+        reader = active or before.model_version
+        return (f"Re-run queued. {reader} read this study before in the same mode, so the result "
+                "will be the same: the earlier prediction is kept and no new one appears. "
+                "To compare models, activate another model version first.")
+    return "Re-run queued: a new prediction appears here when the model has read it."
 
 
 @requires("export_study")

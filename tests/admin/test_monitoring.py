@@ -11,7 +11,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from diagnoses import monitoring
-from diagnoses.models import Prediction, Review, Study
+from diagnoses.models import ModelVersion, Prediction, Review, Study
 from inference.validation.drift import psi
 from tests import factories
 
@@ -31,7 +31,7 @@ def placed(clinician, reviewer, model_version):
     """Studies of the active model: 20 in the baseline weeks scored low for Effusion, 10 in the
     last complete week scored high; 4 of the recent ones reviewed then (3 agree, 1 disagree);
     5 more this week, which no figure counts until the week is over."""
-    model_version.is_active = True
+    model_version.state = ModelVersion.State.ACTIVE
     model_version.save()
     week = monitoring.week_start()
     baseline = [0.005 + 0.01 * i for i in range(20)]

@@ -15,10 +15,22 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("admin:diagnoses_study_changelist")
 
 
-def act(client, action: str, studies):
-    return client.post(LIST, {"action": action, "index": 0,
-                              helpers.ACTION_CHECKBOX_NAME: [str(s.pk) for s in studies]},
-                       follow=action != "export_csv")
+def act(client, action: str, studies, *, confirmed: bool = True):
+    """The action on `studies`; for mark_reviewed, through its confirmation page unless not
+    `confirmed`."""
+    data = {"action": action, "index": 0,
+            helpers.ACTION_CHECKBOX_NAME: [str(s.pk) for s in studies]}
+    if action == "mark_reviewed" and confirmed:
+        data["post"] = "yes"
+    return client.post(LIST, data, follow=action != "export_csv")
+
+
+def draft_with_verdict(study, reviewer, finding="Mass", verdict="agree", note=""):
+    prediction = study.predictions.order_by("-pk").first()
+    draft = Review.objects.create(prediction=prediction, reviewer=reviewer, note=note)
+    FindingVerdict.objects.create(review=draft, finding=prediction.findings.get(name=finding),
+                                  verdict=verdict)
+    return draft
 
 
 def audited(action: str) -> list[tuple]:
@@ -55,6 +67,7 @@ def test_mark_reviewed_signs_off_the_latest_prediction_as_the_acting_user(as_rev
     study = make_study()
     newer = model_version_create(identity="b" * 64, name="Second build")
     latest = prediction_add(study=study, model_version=newer, probabilities={"Mass": 0.8})
+    draft_with_verdict(study, reviewer)
     response = act(as_reviewer, "mark_reviewed", [study])
     review = Review.objects.get()
     assert (review.prediction, review.reviewer) == (latest, reviewer)
@@ -75,8 +88,9 @@ def test_mark_reviewed_keeps_the_note_and_verdicts_of_a_draft(as_reviewer, revie
     assert [v.verdict for v in draft.verdicts.all()] == ["agree"]
 
 
-def test_marking_twice_changes_nothing_the_second_time(as_reviewer, make_study):
+def test_marking_twice_changes_nothing_the_second_time(as_reviewer, reviewer, make_study):
     study = make_study()
+    draft_with_verdict(study, reviewer)
     act(as_reviewer, "mark_reviewed", [study])
     signed_at = Review.objects.get().signed_off_at
     response = act(as_reviewer, "mark_reviewed", [study])
@@ -89,6 +103,25 @@ def test_a_study_without_a_prediction_is_not_marked(as_reviewer, make_study):
     response = act(as_reviewer, "mark_reviewed", [make_study(status="queued", predicted=False)])
     assert not Review.objects.exists()
     assert "have no prediction yet" in response.content.decode()
+
+
+def test_mark_reviewed_asks_to_confirm_and_signs_off_nothing_before(as_reviewer, reviewer,
+                                                                     make_study):
+    ready, bare = make_study(patient_id="READY-1"), make_study(patient_id="BARE-1")
+    draft_with_verdict(ready, reviewer)
+    page = act(as_reviewer, "mark_reviewed", [ready, bare], confirmed=False).content.decode()
+    assert "Sign off 1 of the 2 selected studies?" in page
+    assert "READY-1" in page and "Mass agree" in page
+    assert "BARE-1" in page and "no verdicts of yours" in page
+    assert not Review.objects.filter(signed_off_at__isnull=False).exists()
+
+
+def test_a_study_without_verdicts_is_not_signed_off(as_reviewer, make_study):
+    study = make_study()
+    response = act(as_reviewer, "mark_reviewed", [study])
+    assert not Review.objects.filter(signed_off_at__isnull=False).exists()
+    assert "1 have no verdicts of yours and were not marked" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="review").exists()
 
 
 def test_export_writes_the_selection_as_csv_and_audits_each_study(as_reviewer, make_study):

@@ -25,10 +25,13 @@ def test_a_dicom_upload_fills_the_study_from_its_header(clinician):
     assert study.modality == "CR" and study.view_position == "PA"
 
 
-def test_typed_identifiers_win_over_the_dicom_header(clinician):
+def test_typed_identifiers_win_over_the_dicom_header_once_a_patient_mismatch_is_confirmed(
+        clinician):
     study = services.study_create(uploaded_by=clinician, image_file=upload(SIIM),
-                                  patient_id="TYPED", accession_number="ACC-TYPED")
+                                  patient_id="TYPED", accession_number="ACC-TYPED",
+                                  confirm_patient_mismatch=True)
     assert (study.patient_id, study.accession_number) == ("TYPED", "ACC-TYPED")
+    assert study.header_patient_id.startswith("16d7f894")
 
 
 def test_a_dicom_study_is_shown_to_the_browser_as_png(as_clinician, clinician):

@@ -56,6 +56,8 @@ def test_the_admin_list_and_mark_reviewed_agree(study, tied, reviewer):
     _, second = tied
     annotated = readings.studies_with_reading(Study.objects.all()).get()
     assert annotated.latest_prediction_id == second.pk and annotated.flagged_count == 0
+    reviews.review_save(prediction=second, reviewer=reviewer, verdicts={"Mass": "agree"},
+                        note="", sign_off=False)
     assert reviews.study_mark_reviewed(study=study, reviewer=reviewer).prediction == second
 
 

@@ -20,6 +20,7 @@ WEB_POST = {"anonymous": LOGIN, "outsider": 403, "clinician": 302, "reviewer": 3
 REVIEW_POST = {**WEB_POST, "clinician": 403}
 API = {"anonymous": 401, "outsider": 403, "clinician": 200, "reviewer": 200, "admin": 200}
 API_DOCS = {**API, "outsider": 200}  # the contract, no patient data: any logged-in user
+API_DOC_PAGES = {**API_DOCS, "anonymous": LOGIN}  # a browser without a session: the login page
 STAFF = {"anonymous": LOGIN, "outsider": LOGIN, "clinician": LOGIN, "reviewer": 200, "admin": 200}
 ADMIN_ONLY = {**STAFF, "reviewer": 403}
 STAFF_POST = {**STAFF, "reviewer": 302, "admin": 302}
@@ -41,10 +42,18 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-upload": ("get", "/studies/new/", {}, WEB),
         "study-worklist": ("get", "/studies/worklist/", {}, WEB),
         "study-worklist-json": ("get", "/studies/worklist.json", {}, WEB),
+        # pieces of a large upload: a form body is no JSON (400); no such upload (404)
+        "study-upload-begin": ("post", "/studies/new/pieces/", {}, {
+            **WEB, "clinician": 400, "reviewer": 400, "admin": 400}),
+        "study-upload-piece": ("get", f"/studies/new/pieces/{'0' * 32}/", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
+        "study-upload-finish": ("post", f"/studies/new/pieces/{'0' * 32}/finish/", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
         "patient-detail": ("get", "/studies/patient/?id=P-ACCESS", {}, WEB),
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),
         "study-image": ("get", f"{base}/image/", {}, WEB),
+        "study-thumbnail": ("get", f"{base}/thumbnail.png", {}, WEB),
         "study-json": ("get", f"{base}/study.json", {}, WEB),
         "study-report": ("get", f"{base}/report.pdf", {}, WEB),
         "study-heatmap": ("get", f"{heat}/heatmaps/Effusion.png", {}, WEB),
@@ -64,8 +73,8 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
                               {}, API),
         "api-model-list": ("get", "/api/v1/models/", {}, API),
         "api-schema": ("get", "/api/v1/schema/", {}, API_DOCS),
-        "api-docs": ("get", "/api/v1/docs/", {}, API_DOCS),
-        "api-redoc": ("get", "/api/v1/redoc/", {}, API_DOCS),
+        "api-docs": ("get", "/api/v1/docs/", {}, API_DOC_PAGES),
+        "api-redoc": ("get", "/api/v1/redoc/", {}, API_DOC_PAGES),
         "api-prediction-review": ("post", f"{api}/predictions/{prediction}/review/",
                                   {"verdicts": {"Effusion": "agree"}, "note": "",
                                    "sign_off": False},

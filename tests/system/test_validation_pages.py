@@ -26,7 +26,7 @@ def synchronous_database_beside_playwright():
 
 @pytest.fixture
 def reviewed(clinician, reviewer):
-    version = factories.model_version_create(name="CheXNet stand-in", is_active=True)
+    version = factories.model_version_create(name="CheXNet stand-in", state="active")
     factories.reviewed_studies(model_version=version, uploaded_by=clinician, reviewer=reviewer,
                                count=30, modality="CR", view_position="PA")
     factories.studies_move_to(when=monitoring.week_start() - datetime.timedelta(days=2))

@@ -180,8 +180,8 @@ def test_reviewed_means_the_latest_reading_is_signed_off(as_clinician, clinician
     from diagnoses.reviews import review_save
 
     study = study_diagnosed(uploaded_by=clinician)
-    review_save(prediction=study.predictions.get(), reviewer=reviewer, verdicts={}, note="",
-                sign_off=True)
+    review_save(prediction=study.predictions.get(), reviewer=reviewer,
+                verdicts={"Effusion": "agree"}, note="", sign_off=True)
     url, sid = reverse("study-history"), str(study.pk).encode()
     assert sid in as_clinician.get(url, {"reviewed": "yes"}).content
     newer = Prediction.objects.get(study=study)

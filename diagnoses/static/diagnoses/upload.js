@@ -9,6 +9,15 @@
   const table = document.getElementById("uploads");
   const rows = table.querySelector("tbody");
   const csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+  const chunkBytes = Number(form.dataset.chunkBytes) || 4194304;
+  // Leaving the page (refresh, back, closing the tab) while a file is still being sent drops
+  // it: the browser asks first.
+  let sending = 0;
+  window.addEventListener("beforeunload", (event) => {
+    if (!sending) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
 
   function el(tag, props, ...children) {
     const node = Object.assign(document.createElement(tag), props || {});
@@ -45,25 +54,28 @@
     progress.setAttribute("aria-label", "Upload of " + file.name);
     const statusCell = el("td", {}, "Uploading");
     const resultCell = el("td");
-    const row = el("tr", {}, el("td", {}, file.name), el("td", {}, progress), statusCell, resultCell);
+    statusCell.dataset.label = "Status";
+    resultCell.dataset.label = "Result";
+    const nameCell = el("td", { className: "filename" }, file.name);
+    nameCell.dataset.label = "File";
+    const progressCell = el("td", {}, progress);
+    progressCell.dataset.label = "Upload";
+    const row = el("tr", {}, nameCell, progressCell, statusCell, resultCell);
     row.dataset.file = file.name;
     rows.append(row);
-    const data = new FormData(form);
-    data.delete("image");
-    data.append("image", file);
-    const request = new XMLHttpRequest();
-    request.open("POST", form.dataset.uploadUrl);
-    request.setRequestHeader("Accept", "application/json");
-    request.setRequestHeader("X-CSRFToken", csrf);
-    request.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
-    });
-    request.addEventListener("load", () => {
+    const fields = new FormData(form);
+    fields.delete("image");
+    sending += 1;
+    let sent = false;
+    const settled = () => { if (!sent) { sent = true; sending -= 1; } };
+
+    function answered(status, text) {
+      settled(); // before a navigation to the result: nothing is in flight any more
       progress.value = 100;
       let answer = {};
-      try { answer = JSON.parse(request.responseText); } catch (error) { /* not JSON */ }
-      if (request.status >= 400 || !answer.url) {
-        statusCell.textContent = "Refused: " + ((answer.error && answer.error.message) || "upload failed (" + request.status + ")");
+      try { answer = JSON.parse(text); } catch (error) { /* not JSON */ }
+      if (status >= 400 || !answer.url) {
+        statusCell.textContent = "Refused: " + ((answer.error && answer.error.message) || "upload failed (" + status + ")");
         statusCell.className = "status status-failed";
         row.classList.add("refused");
         return;
@@ -82,12 +94,75 @@
         return;
       }
       follow(answer.status_url, statusCell, resultCell, link);
-    });
-    request.addEventListener("error", () => {
-      statusCell.textContent = "Upload failed: network error";
+    }
+
+    function failed(message) {
+      settled();
+      statusCell.textContent = message;
       statusCell.className = "status status-failed";
+    }
+
+    if (file.size > 2 * chunkBytes) {
+      inPieces(file, fields, progress, statusCell, answered, failed);
+      return;
+    }
+    fields.append("image", file);
+    const request = new XMLHttpRequest();
+    request.open("POST", form.dataset.uploadUrl);
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("X-CSRFToken", csrf);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
     });
-    request.send(data);
+    request.addEventListener("loadend", settled);
+    request.addEventListener("load", () => answered(request.status, request.responseText));
+    request.addEventListener("error", () => failed("Upload failed: network error"));
+    request.send(fields);
+  }
+
+  // A large file goes in pieces: after a dropped connection only the piece is sent again, from
+  // the offset the server has (it waits 1, 2, 4 ... up to 30 s between tries, 20 tries a piece).
+  async function inPieces(file, fields, progress, statusCell, answered, failed) {
+    const headers = { "X-CSRFToken": csrf, "Accept": "application/json" };
+    const post = (url, body, extra) => fetch(url, {
+      method: "POST", body, credentials: "same-origin", headers: Object.assign({}, headers, extra || {}) });
+    let started;
+    try {
+      const response = await post(form.dataset.piecesUrl, JSON.stringify({ filename: file.name, size: file.size }),
+        { "Content-Type": "application/json" });
+      if (!response.ok) return answered(response.status, await response.text());
+      started = await response.json();
+    } catch (error) { return failed("Upload failed: network error"); }
+    let offset = 0;
+    let tries = 0;
+    while (offset < file.size) {
+      try {
+        const response = await post(started.url, file.slice(offset, offset + started.chunk_bytes),
+          { "Content-Type": "application/octet-stream", "Upload-Offset": String(offset) });
+        const answer = await response.json();
+        if (response.ok || response.status === 409) {
+          offset = answer.offset !== undefined ? answer.offset : answer.error.offset;
+          tries = 0;
+          progress.value = Math.round((100 * offset) / file.size);
+          statusCell.textContent = "Uploading";
+          continue;
+        }
+        return answered(response.status, JSON.stringify(answer));
+      } catch (error) {
+        tries += 1;
+        if (tries > 20) return failed("Upload failed: network error; choose the file again");
+        statusCell.textContent = "Connection lost; trying again";
+        await new Promise((done) => setTimeout(done, Math.min(30000, 1000 * 2 ** (tries - 1))));
+        try {
+          const where = await fetch(started.url, { credentials: "same-origin", cache: "no-store" });
+          if (where.ok) offset = (await where.json()).offset;
+        } catch (ignored) { /* still offline: the next try says so */ }
+      }
+    }
+    try {
+      const response = await post(started.finish_url, fields);
+      answered(response.status, await response.text());
+    } catch (error) { failed("Upload failed: network error"); }
   }
 
   function uploadAll(files) {
