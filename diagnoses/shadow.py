@@ -23,6 +23,9 @@ from inference.pipeline import diagnose_image
 
 logger = logging.getLogger(__name__)
 READ_TASK = "diagnoses.tasks.read_study_in_shadow"
+# Shadow readings have a queue and a worker of their own (Procfile `shadow`): a shadow server that
+# hangs holds that worker only, never the one reading clinical studies.
+SHADOW_QUEUE = "shadow"
 
 
 def shadow_readings_queue(*, study_id: uuid.UUID, read_by: ModelVersion) -> None:
@@ -32,7 +35,8 @@ def shadow_readings_queue(*, study_id: uuid.UUID, read_by: ModelVersion) -> None
 
     for version in shadow_model_versions():
         if version.pk != read_by.pk:
-            current_app.send_task(READ_TASK, args=[str(study_id), version.pk])
+            current_app.send_task(READ_TASK, args=[str(study_id), version.pk],
+                                  queue=SHADOW_QUEUE)
 
 
 def study_shadow_read(*, study_id: uuid.UUID, model_version_id: int) -> ShadowPrediction | None:

@@ -8,8 +8,8 @@ COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 PROCFILE_NAMES = [line.split(":")[0] for line in (REPO / "Procfile").read_text().splitlines()
                   if line.strip()]
 # The processes the tests start, by their Procfile name (tests/system/conftest.py,
-# tests/faults/conftest.py).
-STARTED_BY_TESTS = {"model", "worker", "web", "beat"}
+# tests/faults/conftest.py, tests/system/test_shadow_system.py).
+STARTED_BY_TESTS = {"model", "worker", "shadow", "web", "beat"}
 
 
 def test_every_procfile_process_is_started_by_the_system_tests():

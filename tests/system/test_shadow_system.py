@@ -1,10 +1,12 @@
 """Shadow model versions in the running product: two real GraphPipe servers (the stand-in and a
 copy of it with other metadata, so another model version), the real Celery worker and gunicorn.
 Studies get both readings, the clinician's API shows only the active one, the admin's agreement
-page shows the figures, promote switches; with the shadow server stopped the active results
-still arrive."""
+page shows the figures, promote switches; with the shadow server hanging (accepting, never
+answering) or stopped, the active results still arrive at once: shadow readings have a worker of
+their own (the Procfile's `shadow` process)."""
 
 import re
+import socket
 import time
 
 import pytest
@@ -26,6 +28,14 @@ def shadow_server(chexnet_onnx):
     server, url = start_model_server(shadow_onnx_copy(chexnet_onnx))
     yield server, url
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def shadow_worker(stack):  # noqa: F811
+    worker = Process("shadow", procfile_command("shadow"), env=stack.env)
+    wait_until(lambda: "ready." in worker.log(), timeout=60, what="shadow worker", process=worker)
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +111,7 @@ def compared(stack, admin, shadow_id: int, count: int, timeout: float = 60) -> s
 
 
 def test_shadow_readings_agreement_promotion_and_a_shadow_server_down(
-        stack, shadow_server, versions, api, admin, chexnet_onnx):  # noqa: F811
+        stack, shadow_server, shadow_worker, versions, api, admin, chexnet_onnx):  # noqa: F811
     active_id, shadow_id, _ = versions
     urls = [submit(stack, api, name) for name in XRAYS[:2]]
     for url in urls:
@@ -114,18 +124,24 @@ def test_shadow_readings_agreement_promotion_and_a_shadow_server_down(
     assert page.count("0.0000") == 14  # the same weights: no difference in any finding
     assert 'id="disagreeing-count">0<' in page
 
-    # The shadow server stops: the clinical reading still arrives, as fast as ever.
-    server, _ = shadow_server
+    # The shadow server hangs (its address accepts, nothing answers), then is gone: the clinical
+    # readings still arrive one after another, far within the 60 s a hung reading may take.
+    server, shadow_url = shadow_server
     server.stop()
-    started = time.monotonic()
-    study = finished(api, submit(stack, api, XRAYS[2]))
-    assert study["status"] == "done" and len(study["predictions"]) == 1
-    assert time.monotonic() - started < 60
-    deadline = time.monotonic() + 30
-    while "shadow reading of study" not in stack.processes["worker"].log():
-        assert time.monotonic() < deadline, "the worker never tried the shadow server"
+    hung = socket.create_server(("127.0.0.1", int(shadow_url.rsplit(":", 1)[1])), backlog=16)
+    try:
+        started = time.monotonic()
+        for name in (XRAYS[2], XRAYS[1]):
+            study = finished(api, submit(stack, api, name))
+            assert study["status"] == "done" and len(study["predictions"]) == 1
+        assert time.monotonic() - started < 30
+    finally:
+        hung.close()  # the shadow worker's waiting reading ends (connection reset)
+    deadline = time.monotonic() + 90
+    while "shadow reading of study" not in shadow_worker.log():
+        assert time.monotonic() < deadline, "the shadow worker never tried the shadow server"
         time.sleep(0.5)
-    assert "ServerUnavailable" in stack.processes["worker"].log()
+    assert "shadow reading" not in stack.processes["worker"].log()
     assert 'id="studies-compared">2<' in compared(stack, admin, shadow_id, 2)
 
     # Promote: the shadow version becomes the active one, the active one is retired.
