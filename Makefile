@@ -43,12 +43,16 @@ run: venv model migrate
 	$(BIN)/python scripts/ensure_redis.py
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
 
-# Debian's Chromium for the browser tests (CI runs as root; elsewhere install it yourself).
+# Debian's Chromium for the browser tests, Orthanc (a real PACS), dcmtk and dicom3tools for the
+# DICOM tests (CI runs as root; elsewhere install them yourself).
+DEBIAN_PACKAGES := chromium chromium-driver redis-server orthanc orthanc-dicomweb dcmtk dicom3tools
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null || { \
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && \
+	  command -v Orthanc >/dev/null && test -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so && \
+	  command -v storescu >/dev/null && command -v dciodvfy >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server >/dev/null; \
-	  else echo "Please install Debian packages chromium and redis-server (sudo apt-get install chromium redis-server)"; exit 1; fi; }
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	  else echo "Please install Debian packages $(DEBIAN_PACKAGES) (sudo apt-get install $(DEBIAN_PACKAGES))"; exit 1; fi; }
 
 # The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the

@@ -54,7 +54,28 @@ HEADER_TEXT_MAX_CHARS = {
     "StudyInstanceUID": 64,
     "ViewPosition": 16,
     "Modality": 16,
+    "SeriesInstanceUID": 64,
+    "SOPInstanceUID": 64,
+    "SOPClassUID": 64,
+    "BodyPartExamined": 16,
 }
+# What a DICOM node (C-STORE, STOW-RS) may send us: single-frame chest radiographs, in the transfer
+# syntaxes pydicom and the pylibjpeg plugins decode.
+ACCEPTED_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.1": "CR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.1.1": "Digital X-Ray Image Storage - For Presentation",
+    "1.2.840.10008.5.1.4.1.1.1.1.1": "Digital X-Ray Image Storage - For Processing",
+}
+ACCEPTED_TRANSFER_SYNTAXES = (
+    "1.2.840.10008.1.2",  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+    "1.2.840.10008.1.2.4.50",  # JPEG Baseline (Process 1)
+    "1.2.840.10008.1.2.4.57",  # JPEG Lossless (Process 14)
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+    "1.2.840.10008.1.2.5",  # RLE Lossless
+)
 _WORKING_BYTES_PER_SAMPLE = 8  # the Modality LUT and the window are applied in float64
 
 
@@ -70,6 +91,10 @@ class UnsupportedDicom(DicomError, UnsupportedImage):
     """A transfer syntax that is not accepted (deflated data sets)."""
 
 
+class UnacceptedSopClass(DicomError):
+    """A DICOM node sent an instance of a SOP class other than ACCEPTED_SOP_CLASSES."""
+
+
 @dataclass(frozen=True)
 class DicomStudy:
     image: Image.Image  # 'L' (8-bit, 0 = black as displayed) or 'RGB'
@@ -81,6 +106,46 @@ class DicomStudy:
     modality: str
     photometric_interpretation: str
     bits_stored: int
+
+
+@dataclass(frozen=True)
+class DicomInstance:
+    """Who a DICOM instance is, from its header alone (the pixels are not read)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str = field(repr=False)
+    body_part_examined: str
+
+
+def read_dicom_instance(data: bytes) -> DicomInstance:
+    """The identity of an instance a DICOM node sent, read without its pixel data; DicomError
+    unless it is one of ACCEPTED_SOP_CLASSES with a SOP Instance UID."""
+    if not is_dicom(data):
+        raise DicomError("not a DICOM file: no 'DICM' marker and no DICOM data set")
+    if _is_deflated(data):
+        raise UnsupportedDicom("deflated DICOM (Deflated Explicit VR Little Endian) is not "
+                               "accepted")
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True)
+        instance = DicomInstance(
+            sop_class_uid=_header_text(dataset, "SOPClassUID"),
+            sop_instance_uid=_header_text(dataset, "SOPInstanceUID"),
+            series_instance_uid=_header_text(dataset, "SeriesInstanceUID"),
+            study_instance_uid=_header_text(dataset, "StudyInstanceUID"),
+            body_part_examined=_header_text(dataset, "BodyPartExamined"),
+        )
+    except DicomError:
+        raise
+    except Exception as error:
+        raise DicomError(f"not a readable DICOM file: {_problem(error)}") from None
+    if instance.sop_class_uid not in ACCEPTED_SOP_CLASSES:
+        raise UnacceptedSopClass("the SOP class is not accepted: only "
+                         + ", ".join(ACCEPTED_SOP_CLASSES.values()))
+    if not instance.sop_instance_uid:
+        raise DicomError("the instance has no SOP Instance UID")
+    return instance
 
 
 def is_dicom(data: bytes) -> bool:
