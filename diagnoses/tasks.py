@@ -10,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from diagnoses import callbacks, services, sweeper
+from diagnoses.dicom import delivery as dicom_delivery
 
 
 @shared_task(name="diagnoses.tasks.diagnose_study", bind=True, acks_late=True, max_retries=None)
@@ -50,3 +51,11 @@ def deliver_callback(self, delivery_id: int) -> None:
     attempt = callbacks.callback_deliver(delivery_id=delivery_id)
     if attempt.retry and attempt.attempts < settings.CHEXWEB_CALLBACK_MAX_ATTEMPTS:
         raise self.retry(countdown=callbacks.callback_backoff(attempt.attempts))
+
+
+@shared_task(name=dicom_delivery.SEND_TASK, bind=True, acks_late=True, max_retries=None)
+def deliver_dicom_results(self, delivery_id: int) -> None:
+    """One attempt at sending a study's DICOM results, retried with backoff while it may help."""
+    attempt = dicom_delivery.dicom_delivery_attempt(delivery_id=delivery_id)
+    if attempt.retry:
+        raise self.retry(countdown=dicom_delivery.delivery_backoff(attempt.attempts))

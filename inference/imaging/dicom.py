@@ -30,7 +30,9 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
+from pydicom.encaps import generate_frames
 from pydicom.uid import (
+    RLELossless,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -170,6 +172,7 @@ def read_dicom(source: bytes | Path, *, budget: ImageBudget = IMAGE_BUDGET) -> D
         )
     dataset = _dataset(data)  # the pixel data as stored, at most the file's size: not decoded
     _check_is_one_radiograph(dataset, budget)
+    _check_complete(dataset)
     try:
         return _study(dataset)
     except DicomError:
@@ -280,6 +283,23 @@ def _check_header(dataset: Dataset, budget: ImageBudget) -> None:
         raise DicomError(str(refused)) from None
     if photometric not in _GRAYSCALE + _COLOUR or not 1 <= bits_stored <= 32:
         raise DicomError(f"unsupported DICOM pixel format: {photometric[:16]}, {bits_stored} bits")
+
+
+def _check_complete(dataset: Dataset) -> None:
+    """A JPEG, JPEG-LS or JPEG 2000 image ends with its end marker (FFD9, then at most a padding
+    byte or two, as encoders write them): without it the image was cut off, and decoders fill the
+    rest in grey without a word."""
+    syntax = dataset.file_meta.TransferSyntaxUID
+    if not syntax.is_encapsulated or syntax == RLELossless:
+        return
+    try:
+        frame = next(generate_frames(dataset.PixelData, number_of_frames=1))
+    except Exception:
+        raise DicomError("the DICOM pixel data could not be decoded: its fragments are "
+                         "malformed") from None
+    if b"\xff\xd9" not in frame[-4:]:
+        raise DicomError(f"the DICOM pixel data could not be decoded ({syntax.name}): the "
+                         "compressed image has no end marker, it was cut off (a truncated file)")
 
 
 def _modality_images(modality: str) -> str:

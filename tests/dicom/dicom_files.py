@@ -58,3 +58,13 @@ def uncompressed(dataset: Dataset) -> Dataset:
     dataset.PixelData = np.ascontiguousarray(pixels).tobytes()
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     return dataset
+
+
+def truncated(dataset: Dataset) -> Dataset:
+    """The radiograph with its compressed image cut off halfway, as a transfer that broke off
+    leaves it (re-encapsulated, so that it can still be sent)."""
+    from pydicom.encaps import encapsulate, generate_frames
+
+    frame = next(generate_frames(dataset.PixelData, number_of_frames=1))
+    dataset.PixelData = encapsulate([frame[: len(frame) // 2]])
+    return dataset

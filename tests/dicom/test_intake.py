@@ -10,6 +10,7 @@ from tests.dicom.dicom_files import (
     DX_FOR_PRESENTATION,
     file_bytes,
     radiograph,
+    truncated,
     undecodable,
 )
 
@@ -50,6 +51,7 @@ def test_a_re_sent_instance_makes_no_second_study():
     (lambda d: setattr(d, "SOPClassUID", CT_IMAGE_STORAGE), "sop_class", "SOP class"),
     (lambda d: setattr(d, "Modality", "CT"), "not_an_image", "CT images are not chest"),
     (undecodable, "not_an_image", "could not be decoded"),
+    (truncated, "not_an_image", "could not be decoded"),
     (lambda d: setattr(d, "PatientID", "P" * 65), "not_an_image", "PatientID is longer"),
 ])
 def test_it_refuses_what_the_upload_refuses_and_stores_nothing(spoil, code, reason,
