@@ -41,7 +41,9 @@ run: venv model migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python scripts/ensure_redis.py
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
+	PATH="$(abspath $(BIN)):$$PATH" \
+	  CHEXWEB_DICOM_PEERS="$${CHEXWEB_DICOM_PEERS-STORESCU@127.0.0.1:104,ORTHANC@127.0.0.1:4242}" \
+	  $(BIN)/python scripts/supervise.py Procfile
 
 # Debian's Chromium for the browser tests, Orthanc (a real PACS), dcmtk and dicom3tools for the
 # DICOM tests (CI runs as root; elsewhere install them yourself).

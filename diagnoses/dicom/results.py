@@ -23,6 +23,7 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
+from diagnoses import selectors
 from diagnoses.models import Prediction, Study
 from diagnoses.study_images import study_image_read
 from inference.findings import FINDINGS
@@ -40,7 +41,8 @@ KEY_IMAGE_MAX_SIDE = 1024
 
 
 class NoDicomSource(Exception):
-    """The study was not received as DICOM: its results have no DICOM study to join."""
+    """The study was not received as DICOM (its results have no DICOM study to join), or it has
+    no prediction yet."""
 
 
 def finding_code(name: str) -> hd.sr.CodedConcept:
@@ -154,6 +156,14 @@ def result_key_image(prediction: Prediction) -> Dataset:
     return image
 
 
+def study_result_file(*, study: Study, kind: str) -> bytes:
+    """The study's latest result as a DICOM file: KIND "sr" (the report) or "sc" (key image)."""
+    prediction = selectors.study_latest_prediction(study=study)
+    if prediction is None:
+        raise NoDicomSource("the study has no prediction yet")
+    return dataset_bytes(RESULT_BUILDERS[kind](prediction))
+
+
 def dataset_bytes(dataset: Dataset) -> bytes:
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
@@ -231,3 +241,7 @@ def _across(canvas: Image.Image, text: str) -> None:
     x, y = (canvas.width - (right - left)) // 2, int(canvas.height * 0.8) - (bottom - top) // 2
     draw.rectangle((0, y - 8, canvas.width, y + bottom + 8), fill=(40, 0, 0))
     draw.text((x, y - top // 2), text, fill=(255, 40, 40), font=font)
+
+
+RESULT_BUILDERS = {"sr": result_sr, "sc": result_key_image}
+RESULT_FILE_NAMES = {"sr": "report-sr", "sc": "key-image"}
