@@ -1,16 +1,19 @@
-"""A DICOM study's results as DICOM files, its deliveries to the PACS, and re-sending them."""
+"""A study's results for other hospital systems: as DICOM files (a DICOM study's), its deliveries
+to the PACS and re-sending them, and as a FHIR DiagnosticReport."""
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from diagnoses.api.base import ApiView, audit
-from diagnoses.api.files import FileView, _private_file
+from diagnoses.api.files import FileView, FirstRenderer, _private_file
 from diagnoses.dicom.delivery import dicom_delivery_resend
 from diagnoses.dicom.results import RESULT_FILE_NAMES, NoDicomSource, study_result_file
+from diagnoses.fhir_report import NoPrediction, study_fhir_report
 from diagnoses.models import DicomDelivery, Study
 
 
@@ -63,3 +66,26 @@ class StudyDicomResendView(ApiView):
         delivery = get_object_or_404(DicomDelivery, pk=delivery_id, study_id=study_id)
         delivery = dicom_delivery_resend(delivery=delivery, user=request.user, channel="api")
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class FhirJsonRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "fhir"
+
+
+class StudyFhirView(ApiView):
+    required_permissions = {"GET": "view_study"}
+    renderer_classes = [FhirJsonRenderer]
+    content_negotiation_class = FirstRenderer
+
+    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
+                   summary="The latest prediction as a FHIR R4 DiagnosticReport with one "
+                           "Observation per finding")
+    def get(self, request, study_id):
+        study = get_object_or_404(Study, pk=study_id)
+        try:
+            report = study_fhir_report(study=study)
+        except NoPrediction as missing:
+            raise Http404(f"No report: {missing}.") from None
+        audit(request, "view", study=study, detail="FHIR report")
+        return Response(report)

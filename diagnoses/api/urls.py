@@ -26,6 +26,7 @@ urlpatterns = [
          name="api-study-dicom-deliveries"),
     path("studies/<uuid:study_id>/dicom/deliveries/<int:delivery_id>/resend/",
          dicom.StudyDicomResendView.as_view(), name="api-study-dicom-resend"),
+    path("studies/<uuid:study_id>/fhir/", dicom.StudyFhirView.as_view(), name="api-study-fhir"),
     path("studies/<uuid:study_id>/dicom/<str:kind>", dicom.StudyDicomResultView.as_view(),
          name="api-study-dicom"),
     path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),

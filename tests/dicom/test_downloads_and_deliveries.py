@@ -11,6 +11,7 @@ from diagnoses.dicom.intake import dicom_instance_receive
 from diagnoses.dicom.results import sr_probabilities
 from diagnoses.models import AuditEvent, DicomDelivery, Study
 from tests import factories
+from inference.findings import FINDINGS
 from tests.dicom.dicom_files import file_bytes, radiograph
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +92,30 @@ def test_the_admin_shows_deliveries_and_re_sends(as_administrator, study, failed
     failed_delivery.refresh_from_db()
     assert failed_delivery.status == "pending"
     assert AuditEvent.objects.filter(study=study, action="change", channel="admin").exists()
+
+
+def test_the_fhir_report_has_an_observation_per_finding(api, study):
+    from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+
+    answer = api.get(f"/api/v1/studies/{study.pk}/fhir/")
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/fhir+json"
+    report = answer.json()
+    DiagnosticReport.model_validate(report)  # valid FHIR
+    observations = {resource["code"]["coding"][0]["code"]: resource
+                    for resource in report["contained"] if resource["resourceType"] == "Observation"}
+    assert set(observations) == set(FINDINGS)
+    assert len(report["result"]) == len(FINDINGS)
+    effusion = observations["Effusion"]
+    assert effusion["valueQuantity"]["value"] == pytest.approx(0.8)
+    assert effusion["interpretation"][0]["coding"][0]["code"] == "POS"
+    assert observations["Mass"]["interpretation"][0]["coding"][0]["code"] == "NEG"
+    assert "not medical predictions" in effusion["note"][0]["text"]
+    assert report["imagingStudy"][0]["identifier"]["value"] == \
+        f"urn:oid:{study.study_instance_uid}"
+    assert report["subject"]["identifier"]["value"] == study.patient_id
+    assert AuditEvent.objects.filter(study=study, detail="FHIR report").exists()
+
+
+def test_no_fhir_report_before_a_prediction(api, clinician):
+    study = factories.study_stored(uploaded_by=clinician, status="queued")
+    assert api.get(f"/api/v1/studies/{study.pk}/fhir/").status_code == 404
