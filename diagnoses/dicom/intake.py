@@ -25,6 +25,17 @@ from inference.imaging.dicom import (
 
 logger = logging.getLogger(__name__)
 
+# DICOM failure statuses (C-STORE Status, STOW-RS Failure Reason), and which answers each refusal
+OUT_OF_RESOURCES = 0xA700  # too large, or our fault (database): the sender may try again
+SOP_CLASS_NOT_SUPPORTED = 0x0122  # not CR or DX
+CANNOT_UNDERSTAND = 0xC000  # not a radiograph we read: undecodable, truncated, a CT as CR
+REFUSAL_STATUS = {
+    "too_large": OUT_OF_RESOURCES,
+    "sop_class": SOP_CLASS_NOT_SUPPORTED,
+    "unsupported_format": CANNOT_UNDERSTAND,
+    "not_an_image": CANNOT_UNDERSTAND,
+    "empty": CANNOT_UNDERSTAND,
+}
 # The user a C-STORE study is recorded as uploaded by: no password, no role, never logs in.
 RECEIVER_USERNAME = "dicom-receiver"
 

@@ -19,23 +19,18 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import Verification
 
-from diagnoses.dicom.intake import InstanceRefused, dicom_instance_receive
+from diagnoses.dicom.intake import (
+    CANNOT_UNDERSTAND,
+    OUT_OF_RESOURCES,
+    REFUSAL_STATUS,
+    InstanceRefused,
+    dicom_instance_receive,
+)
 from inference.imaging.dicom import ACCEPTED_SOP_CLASSES, ACCEPTED_TRANSFER_SYNTAXES
 
 logger = logging.getLogger(__name__)
 
 SUCCESS = 0x0000
-OUT_OF_RESOURCES = 0xA700  # too large, or our fault (database): the sender may try again
-DATA_SET_DOES_NOT_MATCH_SOP_CLASS = 0xA900  # not a radiograph we read (a CT as CR, no pixels)
-CANNOT_UNDERSTAND = 0xC000  # undecodable, truncated, malformed
-# What each refusal (diagnoses/dicom/intake.py codes) is answered with.
-REFUSAL_STATUS = {
-    "too_large": OUT_OF_RESOURCES,
-    "sop_class": DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
-    "unsupported_format": CANNOT_UNDERSTAND,
-    "not_an_image": CANNOT_UNDERSTAND,
-    "empty": CANNOT_UNDERSTAND,
-}
 ERROR_COMMENT_MAX_CHARS = 64  # Error Comment (0000,0902) is an LO
 
 
