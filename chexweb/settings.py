@@ -278,8 +278,11 @@ if min(CHEXWEB_STUCK_SWEEP_INTERVAL_S, CHEXWEB_STUCK_QUEUED_S,
 if CHEXWEB_STUCK_GIVE_UP_S <= CHEXWEB_STUCK_PROCESSING_S:
     raise ImproperlyConfigured("CHEXWEB_STUCK_GIVE_UP_S must be longer than "
                                "CHEXWEB_STUCK_PROCESSING_S")
-CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
-CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"}}
+# DICOM results have a queue of their own: a worker takes from each queue in turn, so a study's
+# results reach the PACS while a backlog of diagnoses waits, not after it.
+CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}, "dicom-results": {}}
+CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"},
+                      "diagnoses.tasks.deliver_dicom_results": {"queue": "dicom-results"}}
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to lose but one interval
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-studies": {

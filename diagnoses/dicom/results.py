@@ -1,5 +1,6 @@
 """A prediction as DICOM, for the PACS: a TID 1500 Comprehensive SR and a key image (Secondary
-Capture), both in one new series of the source study, made with highdicom.
+Capture), each in a new series of its own (a series has one modality) in the source study, made
+with highdicom.
 
 The SR has one measurement group per CheXNet finding: the probability (DCM 122157, unit 1), whether
 it is at or over the model version's threshold (a qualitative evaluation, SCT Yes/No), the
@@ -30,7 +31,7 @@ from inference.findings import FINDINGS
 from inference.imaging.heatmaps import heatmap_layer
 
 MANUFACTURER = "ChexWeb"
-SERIES_NUMBER = 9901
+SR_SERIES_NUMBER, SC_SERIES_NUMBER = 9901, 9902
 SERIES_DESCRIPTION = "ChexWeb AI result (CheXNet)"
 CHEXNET_SCHEME = "99CHEXWEB"  # our private coding scheme: the finding names as the model has them
 OVER_THRESHOLD = hd.sr.CodedConcept("OVER_THRESHOLD", CHEXNET_SCHEME,
@@ -50,9 +51,10 @@ def finding_code(name: str) -> hd.sr.CodedConcept:
 
 
 def result_uids(prediction: Prediction) -> dict[str, str]:
-    """The series and the two instances of this prediction's results, the same every time."""
+    """The two series and two instances of this prediction's results, the same every time."""
     seed = [str(prediction.study_id), str(prediction.pk)]
-    return {part: generate_uid(entropy_srcs=[*seed, part]) for part in ("series", "sr", "sc")}
+    return {part: generate_uid(entropy_srcs=[*seed, part])
+            for part in ("sr-series", "sc-series", "sr", "sc")}
 
 
 def result_sr(prediction: Prediction) -> Dataset:
@@ -93,8 +95,8 @@ def result_sr(prediction: Prediction) -> Dataset:
         imaging_measurements=groups,
     )  # no image library: highdicom's asks projection radiographs for Imager Pixel Spacing
     sr = hd.sr.Comprehensive3DSR(
-        evidence=[source], content=report[0], series_instance_uid=uids["series"],
-        series_number=SERIES_NUMBER, sop_instance_uid=uids["sr"], instance_number=1,
+        evidence=[source], content=report[0], series_instance_uid=uids["sr-series"],
+        series_number=SR_SERIES_NUMBER, sop_instance_uid=uids["sr"], instance_number=1,
         manufacturer=MANUFACTURER, is_complete=True, is_final=False, is_verified=False,
     )
     sr.SeriesDescription = SERIES_DESCRIPTION
@@ -141,8 +143,8 @@ def result_key_image(prediction: Prediction) -> Dataset:
     pixels = np.asarray(_key_picture(prediction), dtype=np.uint8)
     image = hd.sc.SCImage.from_ref_dataset(
         ref_dataset=source, pixel_array=pixels, photometric_interpretation="RGB",
-        bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=uids["series"],
-        series_number=SERIES_NUMBER, sop_instance_uid=uids["sc"], instance_number=2,
+        bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=uids["sc-series"],
+        series_number=SC_SERIES_NUMBER, sop_instance_uid=uids["sc"], instance_number=1,
         manufacturer=MANUFACTURER, patient_orientation=("L", "F"),
         transfer_syntax_uid=pydicom.uid.ExplicitVRLittleEndian,
     )

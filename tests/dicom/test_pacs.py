@@ -139,11 +139,14 @@ def test_orthanc_and_storescu_send_and_the_results_come_back_into_the_study(node
         # The source (Orthanc's own, or sent on by us), the SR and the key image
         instances = node.orthanc.wait_for_instances(source.StudyInstanceUID, 3 if calling ==
                                                     "ORTHANC" else 2, timeout=60)
-        by_modality = {instance["MainDicomTags"].get("SOPClassUID", ""): instance
-                       for instance in instances}
-        sr_ids = [i["ID"] for i in instances if node.orthanc.get(
-            f"/instances/{i['ID']}/simplified-tags").json().get("Modality") == "SR"]
-        assert len(sr_ids) == 1 and by_modality
+        tags = {instance["ID"]: node.orthanc.get(f"/instances/{instance['ID']}/simplified-tags")
+                .json() for instance in instances}
+        sr_ids = [key for key, value in tags.items() if value.get("Modality") == "SR"]
+        key_images = [value for value in tags.values()
+                      if value.get("SOPClassUID") == "1.2.840.10008.5.1.4.1.1.7"]
+        assert len(sr_ids) == 1 and len(key_images) == 1
+        assert key_images[0]["BurnedInAnnotation"] == "YES"
+        assert len({value["SeriesInstanceUID"] for value in tags.values()}) == len(tags)
         sr = pydicom.dcmread(DicomBytesIO(node.orthanc.instance_file(sr_ids[0])))
         stored = dict(node.rows(
             "SELECT f.name, f.probability FROM diagnoses_finding f JOIN diagnoses_prediction p "
