@@ -68,17 +68,15 @@ class StudyDicomResendView(ApiView):
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
-class FhirJsonRenderer(JSONRenderer):
-    media_type = "application/fhir+json"
-    format = "fhir"
+FHIR_JSON = "application/fhir+json"
 
 
 class StudyFhirView(ApiView):
     required_permissions = {"GET": "view_study"}
-    renderer_classes = [FhirJsonRenderer]
+    renderer_classes = [JSONRenderer]  # errors in the API's JSON format, the report as FHIR JSON
     content_negotiation_class = FirstRenderer
 
-    @extend_schema(responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
+    @extend_schema(responses={(200, FHIR_JSON): OpenApiTypes.OBJECT},
                    summary="The latest prediction as a FHIR R4 DiagnosticReport with one "
                            "Observation per finding")
     def get(self, request, study_id):
@@ -88,4 +86,4 @@ class StudyFhirView(ApiView):
         except NoPrediction as missing:
             raise Http404(f"No report: {missing}.") from None
         audit(request, "view", study=study, detail="FHIR report")
-        return Response(report)
+        return Response(report, content_type=FHIR_JSON)

@@ -19,8 +19,10 @@ def token(clinician, throttle_counts):
 
 @pytest.fixture
 def stow(live_server, token):
-    return DICOMwebClient(url=f"{live_server.url}/dicomweb",
-                          headers={"Authorization": f"Bearer {token}"})
+    session = requests.Session()
+    yield DICOMwebClient(url=f"{live_server.url}/dicomweb", session=session,
+                         headers={"Authorization": f"Bearer {token}"})
+    session.close()  # no kept-alive connection left to the live server's threads
 
 
 def test_it_stores_instances_and_answers_which_failed_and_why(stow, clinician):
