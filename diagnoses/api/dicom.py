@@ -49,7 +49,8 @@ class StudyDicomDeliveryListView(ApiView):
     required_permissions = {"GET": "view_study"}
     serializer_class = DicomDeliverySerializer
 
-    @extend_schema(summary="Where the study's DICOM results were sent, and how that went")
+    @extend_schema(responses=DicomDeliverySerializer(many=True),
+                   summary="Where the study's DICOM results were sent, and how that went")
     def get(self, request, study_id):
         study = get_object_or_404(Study, pk=study_id)
         audit(request, "view", study=study, detail="DICOM deliveries")
