@@ -14,7 +14,10 @@ class DicomDeliveryInline(ReadOnly, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
-    def has_view_permission(self, request, obj=None):  # whoever may see the study
+    def has_view_permission(self, request, obj=None):
+        """Whoever may see the study, on a study received as DICOM (the others have none)."""
+        if obj is not None and obj.source != obj.Source.DICOM:
+            return False
         return request.user.has_perm("diagnoses.view_study")
 
 
