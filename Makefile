@@ -52,15 +52,21 @@ run: venv model migrate static-vendor
 	$(BIN)/python scripts/ensure_redis.py
 	@# The login again once the processes' start-up banners are out (same password every start).
 	@( sleep $${CHEXWEB_DEMO_LOGIN_DELAY_S:-20}; $(BIN)/python manage.py ensure_demo_user --print-only ) &
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/supervise.py Procfile
+	PATH="$(abspath $(BIN)):$$PATH" \
+	  CHEXWEB_DICOM_PEERS="$${CHEXWEB_DICOM_PEERS-STORESCU@127.0.0.1:104,ORTHANC@127.0.0.1:4242}" \
+	  $(BIN)/python scripts/supervise.py Procfile
 
-# Debian's Chromium for the browser tests, npm for the viewer's library (CI runs as root;
-# elsewhere install them yourself).
+# Debian's Chromium for the browser tests, npm for the viewer's library, Orthanc (a real PACS),
+# dcmtk and dicom3tools for the DICOM tests (CI runs as root; elsewhere install them yourself).
+DEBIAN_PACKAGES := chromium chromium-driver redis-server npm orthanc orthanc-dicomweb dcmtk dicom3tools
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null && command -v npm >/dev/null || { \
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null && \
+	  command -v npm >/dev/null && \
+	  command -v Orthanc >/dev/null && test -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so && \
+	  command -v storescu >/dev/null && command -v dciodvfy >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver redis-server npm >/dev/null; \
-	  else echo "Please install Debian packages chromium, redis-server and npm (sudo apt-get install chromium redis-server npm)"; exit 1; fi; }
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	  else echo "Please install Debian packages $(DEBIAN_PACKAGES) (sudo apt-get install $(DEBIAN_PACKAGES))"; exit 1; fi; }
 
 # The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the

@@ -13,6 +13,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from chexweb.client_address import trusted_proxies_parse
+from chexweb.dicom_nodes import (
+    ae_title_parse,
+    dicomweb_urls_parse,
+    listen_parse,
+    peers_parse,
+    send_to_parse,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -285,8 +292,11 @@ if min(CHEXWEB_STUCK_SWEEP_INTERVAL_S, CHEXWEB_STUCK_QUEUED_S,
 if CHEXWEB_STUCK_GIVE_UP_S <= CHEXWEB_STUCK_PROCESSING_S:
     raise ImproperlyConfigured("CHEXWEB_STUCK_GIVE_UP_S must be longer than "
                                "CHEXWEB_STUCK_PROCESSING_S")
-CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}}
-CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"}}
+# DICOM results have a queue of their own: a worker takes from each queue in turn, so a study's
+# results reach the PACS while a backlog of diagnoses waits, not after it.
+CELERY_TASK_QUEUES = {"celery": {}, "sweeps": {}, "dicom-results": {}}
+CELERY_TASK_ROUTES = {"diagnoses.tasks.sweep_stuck_studies": {"queue": "sweeps"},
+                      "diagnoses.tasks.deliver_dicom_results": {"queue": "dicom-results"}}
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"  # in memory: nothing to lose but one interval
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-studies": {
@@ -345,6 +355,26 @@ CHEXWEB_CALLBACKS_ALLOW_PRIVATE = env_bool("CHEXWEB_CALLBACKS_ALLOW_PRIVATE", Fa
 CHEXWEB_CALLBACK_MAX_ATTEMPTS = env_int("CHEXWEB_CALLBACK_MAX_ATTEMPTS", 8)
 CHEXWEB_CALLBACK_BACKOFF_S = env_int("CHEXWEB_CALLBACK_BACKOFF_S", 10)
 CHEXWEB_CALLBACK_TIMEOUT_S = env_int("CHEXWEB_CALLBACK_TIMEOUT_S", 10)
+
+# DICOM (diagnoses/dicom/): the listener (`manage.py dicom_listener`) takes C-STORE from the peers
+# only (AE@host:port, comma-separated; none: every association is refused); results (SR and key
+# image) go by C-STORE to the peers named in CHEXWEB_DICOM_SEND_TO and by STOW-RS to the DICOMweb
+# base URLs in CHEXWEB_DICOMWEB_SEND_TO.
+CHEXWEB_DICOM_LISTEN = listen_parse("CHEXWEB_DICOM_LISTEN",
+                                    os.environ.get("CHEXWEB_DICOM_LISTEN") or "127.0.0.1:11112")
+CHEXWEB_DICOM_AE_TITLE = ae_title_parse("CHEXWEB_DICOM_AE_TITLE",
+                                        os.environ.get("CHEXWEB_DICOM_AE_TITLE") or "CHEXWEB")
+CHEXWEB_DICOM_PEERS = peers_parse("CHEXWEB_DICOM_PEERS", os.environ.get("CHEXWEB_DICOM_PEERS", ""))
+CHEXWEB_DICOM_SEND_TO = send_to_parse("CHEXWEB_DICOM_SEND_TO",
+                                      os.environ.get("CHEXWEB_DICOM_SEND_TO", ""),
+                                      CHEXWEB_DICOM_PEERS)
+CHEXWEB_DICOMWEB_SEND_TO = dicomweb_urls_parse("CHEXWEB_DICOMWEB_SEND_TO",
+                                               os.environ.get("CHEXWEB_DICOMWEB_SEND_TO", ""))
+CHEXWEB_DICOM_SEND_MAX_ATTEMPTS = env_int("CHEXWEB_DICOM_SEND_MAX_ATTEMPTS", 6)
+CHEXWEB_DICOM_SEND_BACKOFF_S = env_int("CHEXWEB_DICOM_SEND_BACKOFF_S", 10)
+if CHEXWEB_DICOM_SEND_MAX_ATTEMPTS < 1 or CHEXWEB_DICOM_SEND_BACKOFF_S < 0:
+    raise ImproperlyConfigured("CHEXWEB_DICOM_SEND_MAX_ATTEMPTS must be at least 1 and "
+                               "CHEXWEB_DICOM_SEND_BACKOFF_S not negative")
 
 # Production (CHEXWEB_PRODUCTION=1): HTTPS only, secure cookies, HSTS, a real secret key.
 # `manage.py check --deploy` passes with these (tests/deployment checks it).

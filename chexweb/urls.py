@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from diagnoses.api.stow import StowView
 from diagnoses.web.health import health
 from diagnoses.web.metrics import metrics
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="study-upload", permanent=False)),
     path("studies/", include("diagnoses.urls")),
     path("api/v1/", include("diagnoses.api.urls")),
+    path("dicomweb/studies", StowView.as_view(), name="dicomweb-stow"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

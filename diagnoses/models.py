@@ -32,6 +32,10 @@ class Study(models.Model):
         HEADER = "header", "DICOM header"
         UPLOADER = "uploader", "Declared by the uploader (no DICOM header)"
 
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload (web or API)"
+        DICOM = "dicom", "DICOM (C-STORE or STOW-RS)"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     image = models.FileField(upload_to="studies/%Y/%m/", max_length=200)
     resized_image = models.FileField(
@@ -106,11 +110,25 @@ class Study(models.Model):
         "(uploaded or re-run): the sweeper fails a study that keeps stopping its workers.",
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # DICOM intake (C-STORE, STOW-RS): where the instance came from and who it is.
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.UPLOAD,
+                              db_index=True)
+    series_instance_uid = models.CharField(
+        "series instance UID", max_length=HEADER_TEXT_MAX_CHARS["SeriesInstanceUID"], blank=True)
+    sop_instance_uid = models.CharField(
+        "SOP instance UID", max_length=HEADER_TEXT_MAX_CHARS["SOPInstanceUID"], blank=True)
+    calling_ae_title = models.CharField(
+        "calling AE title", max_length=16, blank=True,
+        help_text="The DICOM node that sent it (C-STORE), empty for STOW-RS and uploads.")
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
         constraints = [
+            models.UniqueConstraint(
+                fields=["sop_instance_uid"], condition=~models.Q(sop_instance_uid=""),
+                name="one_study_per_sop_instance_uid",
+            ),
             models.UniqueConstraint(
                 fields=["uploaded_by", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
@@ -464,3 +482,32 @@ class ThresholdSuggestion(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.applied_at is None
+class DicomDelivery(models.Model):
+    """A study's results (SR and key image) sent to one DICOM destination, and its attempts."""
+
+    class Protocol(models.TextChoices):
+        DIMSE = "dimse", "C-STORE"
+        STOW = "stow", "STOW-RS"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="dicom_deliveries")
+    protocol = models.CharField(max_length=8, choices=Protocol.choices)
+    destination = models.CharField(
+        max_length=500, help_text="AE@host:port for C-STORE, the DICOMweb base URL for STOW-RS.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "DICOM deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.get_protocol_display()} to {self.destination}: {self.status}"

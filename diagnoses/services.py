@@ -15,6 +15,7 @@ from django.utils import timezone
 from PIL import Image
 
 from diagnoses import callbacks, intended_use, shadow
+from diagnoses.dicom.delivery import study_results_send
 from diagnoses.heartbeat import study_heartbeat
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
@@ -210,6 +211,8 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
         # After the clinical reading is committed (and its callback scheduled), never before.
         transaction.on_commit(lambda: shadow.shadow_readings_queue(
             study_id=study.pk, read_by=model_version), robust=True)
+        if study.source == Study.Source.DICOM:  # results back to the PACS
+            transaction.on_commit(lambda: study_results_send(study_id=study.pk), robust=True)
     logger.info(
         "study %s done by model %s in %.0f ms",
         study.pk,

@@ -10,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from diagnoses import callbacks, chunked_uploads, services, shadow, sweeper
+from diagnoses.dicom import delivery as dicom_delivery
 
 
 @shared_task(name="diagnoses.tasks.diagnose_study", bind=True, acks_late=True, max_retries=None)
@@ -61,3 +62,9 @@ def deliver_callback(self, delivery_id: int) -> None:
 def read_study_in_shadow(study_id: str, model_version_id: int) -> None:
     """A shadow version's reading: its failure is logged and dropped, never retried."""
     shadow.study_shadow_read(study_id=study_id, model_version_id=model_version_id)
+@shared_task(name=dicom_delivery.SEND_TASK, bind=True, acks_late=True, max_retries=None)
+def deliver_dicom_results(self, delivery_id: int) -> None:
+    """One attempt at sending a study's DICOM results, retried with backoff while it may help."""
+    attempt = dicom_delivery.dicom_delivery_attempt(delivery_id=delivery_id)
+    if attempt.retry:
+        raise self.retry(countdown=dicom_delivery.delivery_backoff(attempt.attempts))

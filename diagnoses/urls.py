@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnoses.web import comparison, history, review, study, upload, worklist
+from diagnoses.web import comparison, dicom, history, review, study, upload, worklist
 
 urlpatterns = [
     path("", history.study_history, name="study-history"),
@@ -24,6 +24,9 @@ urlpatterns = [
     path("<uuid:study_id>/rerun/", study.study_rerun, name="study-rerun"),
     path("<uuid:study_id>/study.json", study.study_json, name="study-json"),
     path("<uuid:study_id>/report.pdf", study.study_report, name="study-report"),
+    path("<uuid:study_id>/dicom/<str:kind>.dcm", dicom.study_dicom_result, name="study-dicom"),
+    path("<uuid:study_id>/dicom/deliveries/<int:delivery_id>/resend/", dicom.study_dicom_resend,
+         name="study-dicom-resend"),
     path(
         "<uuid:study_id>/predictions/<int:prediction_id>/heatmaps/<str:finding>.png",
         study.study_heatmap,

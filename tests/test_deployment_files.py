@@ -8,8 +8,8 @@ COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 PROCFILE_NAMES = [line.split(":")[0] for line in (REPO / "Procfile").read_text().splitlines()
                   if line.strip()]
 # The processes the tests start, by their Procfile name (tests/system/conftest.py,
-# tests/faults/conftest.py, tests/system/test_shadow_system.py).
-STARTED_BY_TESTS = {"model", "worker", "shadow", "web", "beat"}
+# tests/faults/conftest.py, tests/system/test_shadow_system.py, tests/dicom/test_pacs.py).
+STARTED_BY_TESTS = {"model", "worker", "shadow", "web", "beat", "dicom"}
 
 
 def test_every_procfile_process_is_started_by_the_system_tests():
@@ -70,7 +70,7 @@ def test_the_model_server_has_an_image_of_its_own_without_django():
 def test_production_runs_on_postgresql_with_media_and_model_volumes():
     assert APP_ENV["DATABASE_URL"].startswith("postgres://")
     assert "@postgres:5432/" in APP_ENV["DATABASE_URL"]
-    for service in ("web", "worker"):
+    for service in ("web", "worker", "dicom"):
         spec = COMPOSE["services"][service]
         assert f"media:{APP_ENV['CHEXWEB_MEDIA_ROOT']}" in spec["volumes"]
         assert "models:/models:ro" in spec["volumes"]
@@ -86,6 +86,15 @@ def test_long_running_services_have_health_checks():
     assert "http://127.0.0.1:8000/healthz" in web_check
     assert APP_ENV["CHEXWEB_ALLOWED_HOSTS"].endswith(",127.0.0.1")  # whatever hosts are set
     assert "celery -A chexweb inspect ping" in " ".join(services["worker"]["healthcheck"]["test"])
+
+
+def test_the_dicom_listener_listens_on_all_interfaces_on_the_dicom_port():
+    dicom = COMPOSE["services"]["dicom"]
+    assert dicom["environment"]["CHEXWEB_DICOM_LISTEN"] == "0.0.0.0:11112"
+    assert dicom["ports"] == ["11112:11112"]
+    assert f"media:{APP_ENV['CHEXWEB_MEDIA_ROOT']}" in dicom["volumes"]
+    for name in ("CHEXWEB_DICOM_PEERS", "CHEXWEB_DICOM_SEND_TO", "CHEXWEB_DICOMWEB_SEND_TO"):
+        assert name in APP_ENV, name  # the worker sends, the listener takes: both read them
 
 
 def test_app_services_scale_without_fixed_names_or_ports():

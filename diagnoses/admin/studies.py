@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from diagnoses import selectors
-from diagnoses.admin import readings, study_actions, thumbnails
+from diagnoses.admin import dicom_deliveries, readings, study_actions, thumbnails
 from diagnoses.admin.read_only import ReadOnly
 from diagnoses.admin.warnings import StandinWarning
 from diagnoses.audit import audit_record
@@ -56,8 +56,8 @@ class StudyAdmin(StandinWarning, admin.ModelAdmin):
     search_fields = ("^patient_id", "^accession_number", "=image_sha256")
     search_help_text = "Patient identifier or accession (beginning), or the image's sha256."
     list_per_page = 50
-    actions = study_actions.ACTIONS
-    inlines = (PredictionInline,)
+    actions = [*study_actions.ACTIONS, dicom_deliveries.resend_dicom_results]
+    inlines = (PredictionInline, dicom_deliveries.DicomDeliveryInline)
     fieldsets = (
         ("Patient", {"fields": ("patient_id", "header_patient_id", "accession_number",
                                 "study_date", "study_instance_uid", "modality",

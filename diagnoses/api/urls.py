@@ -5,7 +5,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
-from diagnoses.api import base, docs, files, views
+from diagnoses.api import base, dicom, docs, files, views
 
 urlpatterns = [
     path("studies/", views.StudyListView.as_view(), name="api-study-list"),
@@ -22,6 +22,13 @@ urlpatterns = [
         views.PredictionReviewView.as_view(),
         name="api-prediction-review",
     ),
+    path("studies/<uuid:study_id>/dicom/deliveries/", dicom.StudyDicomDeliveryListView.as_view(),
+         name="api-study-dicom-deliveries"),
+    path("studies/<uuid:study_id>/dicom/deliveries/<int:delivery_id>/resend/",
+         dicom.StudyDicomResendView.as_view(), name="api-study-dicom-resend"),
+    path("studies/<uuid:study_id>/fhir/", dicom.StudyFhirView.as_view(), name="api-study-fhir"),
+    path("studies/<uuid:study_id>/dicom/<str:kind>", dicom.StudyDicomResultView.as_view(),
+         name="api-study-dicom"),
     path("models/", views.ModelVersionListView.as_view(), name="api-model-list"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

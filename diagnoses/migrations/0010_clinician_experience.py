@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diagnoses', '0008_study_heartbeat'),
+        ('diagnoses', '0009_dicom_intake'),
     ]
 
     operations = [

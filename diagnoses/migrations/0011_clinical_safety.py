@@ -55,11 +55,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='study',
-            name='body_part_examined',
-            field=models.CharField(blank=True, max_length=16),
-        ),
-        migrations.AddField(
-            model_name='study',
             name='intended_use_checked_from',
             field=models.CharField(blank=True, choices=[('', 'Not checked (uploaded before the check)'), ('header', 'DICOM header'), ('uploader', 'Declared by the uploader (no DICOM header)')], default='', help_text='Where the view and age the intended-use rules read came from.', max_length=16),
         ),

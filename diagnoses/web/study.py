@@ -80,6 +80,10 @@ def study_viewer_facts(request, study_id):
     })
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@requires("view_study")
+@require_GET
 def study_thumbnail(request, study_id):
     study = get_object_or_404(Study, pk=study_id)
     return private_download(study_thumbnail_png(study), "image/png", f"study-{study.pk}-thumb.png")

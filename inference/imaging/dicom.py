@@ -30,7 +30,9 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.pixels import apply_modality_lut, apply_voi, apply_windowing
+from pydicom.encaps import generate_frames
 from pydicom.uid import (
+    RLELossless,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -54,8 +56,28 @@ HEADER_TEXT_MAX_CHARS = {
     "StudyInstanceUID": 64,
     "ViewPosition": 16,
     "Modality": 16,
+    "SeriesInstanceUID": 64,
+    "SOPInstanceUID": 64,
+    "SOPClassUID": 64,
     "BodyPartExamined": 16,
 }
+# What a DICOM node (C-STORE, STOW-RS) may send us: single-frame chest radiographs, in the transfer
+# syntaxes pydicom and the pylibjpeg plugins decode.
+ACCEPTED_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.1": "CR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.1.1": "Digital X-Ray Image Storage - For Presentation",
+    "1.2.840.10008.5.1.4.1.1.1.1.1": "Digital X-Ray Image Storage - For Processing",
+}
+ACCEPTED_TRANSFER_SYNTAXES = (
+    "1.2.840.10008.1.2",  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+    "1.2.840.10008.1.2.4.50",  # JPEG Baseline (Process 1)
+    "1.2.840.10008.1.2.4.57",  # JPEG Lossless (Process 14)
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+    "1.2.840.10008.1.2.5",  # RLE Lossless
+)
 _WORKING_BYTES_PER_SAMPLE = 8  # the Modality LUT and the window are applied in float64
 
 
@@ -69,6 +91,10 @@ class DicomOverBudget(DicomError, ImageOverBudget):
 
 class UnsupportedDicom(DicomError, UnsupportedImage):
     """A transfer syntax that is not accepted (deflated data sets)."""
+
+
+class UnacceptedSopClass(DicomError):
+    """A DICOM node sent an instance of a SOP class other than ACCEPTED_SOP_CLASSES."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +112,46 @@ class DicomStudy:
     body_part_examined: str = ""
     patient_age: str = field(default="", repr=False)  # as the header has it (AS: 012Y), or ""
     patient_birth_date: date | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class DicomInstance:
+    """Who a DICOM instance is, from its header alone (the pixels are not read)."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str = field(repr=False)
+    body_part_examined: str
+
+
+def read_dicom_instance(data: bytes) -> DicomInstance:
+    """The identity of an instance a DICOM node sent, read without its pixel data; DicomError
+    unless it is one of ACCEPTED_SOP_CLASSES with a SOP Instance UID."""
+    if not is_dicom(data):
+        raise DicomError("not a DICOM file: no 'DICM' marker and no DICOM data set")
+    if _is_deflated(data):
+        raise UnsupportedDicom("deflated DICOM (Deflated Explicit VR Little Endian) is not "
+                               "accepted")
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=True, stop_before_pixels=True)
+        instance = DicomInstance(
+            sop_class_uid=_header_text(dataset, "SOPClassUID"),
+            sop_instance_uid=_header_text(dataset, "SOPInstanceUID"),
+            series_instance_uid=_header_text(dataset, "SeriesInstanceUID"),
+            study_instance_uid=_header_text(dataset, "StudyInstanceUID"),
+            body_part_examined=_header_text(dataset, "BodyPartExamined"),
+        )
+    except DicomError:
+        raise
+    except Exception as error:
+        raise DicomError(f"not a readable DICOM file: {_problem(error)}") from None
+    if instance.sop_class_uid not in ACCEPTED_SOP_CLASSES:
+        raise UnacceptedSopClass("the SOP class is not accepted: only "
+                         + ", ".join(ACCEPTED_SOP_CLASSES.values()))
+    if not instance.sop_instance_uid:
+        raise DicomError("the instance has no SOP Instance UID")
+    return instance
 
 
 def is_dicom(data: bytes) -> bool:
@@ -110,6 +176,7 @@ def read_dicom(source: bytes | Path, *, budget: ImageBudget = IMAGE_BUDGET) -> D
         )
     dataset = _dataset(data)  # the pixel data as stored, at most the file's size: not decoded
     _check_is_one_radiograph(dataset, budget)
+    _check_complete(dataset)
     try:
         return _study(dataset)
     except DicomError:
@@ -231,6 +298,23 @@ def _check_header(dataset: Dataset, budget: ImageBudget) -> None:
         raise DicomError(str(refused)) from None
     if photometric not in _GRAYSCALE + _COLOUR or not 1 <= bits_stored <= 32:
         raise DicomError(f"unsupported DICOM pixel format: {photometric[:16]}, {bits_stored} bits")
+
+
+def _check_complete(dataset: Dataset) -> None:
+    """A JPEG, JPEG-LS or JPEG 2000 image ends with its end marker (FFD9, then at most a padding
+    byte or two, as encoders write them): without it the image was cut off, and decoders fill the
+    rest in grey without a word."""
+    syntax = dataset.file_meta.TransferSyntaxUID
+    if not syntax.is_encapsulated or syntax == RLELossless:
+        return
+    try:
+        frame = next(generate_frames(dataset.PixelData, number_of_frames=1))
+    except Exception:
+        raise DicomError("the DICOM pixel data could not be decoded: its fragments are "
+                         "malformed") from None
+    if b"\xff\xd9" not in frame[-4:]:
+        raise DicomError(f"the DICOM pixel data could not be decoded ({syntax.name}): the "
+                         "compressed image has no end marker, it was cut off (a truncated file)")
 
 
 def _modality_images(modality: str) -> str:

@@ -16,6 +16,9 @@ def test_the_openapi_schema_documents_every_operation_and_the_error_format(api):
         "/api/v1/studies/{study_id}/image/",
         "/api/v1/studies/{study_id}/predictions/{prediction_id}/heatmaps/{finding}.png",
         "/api/v1/studies/{study_id}/predictions/{prediction_id}/review/", "/api/v1/models/",
+        "/api/v1/studies/{study_id}/dicom/{kind}", "/api/v1/studies/{study_id}/dicom/deliveries/",
+        "/api/v1/studies/{study_id}/dicom/deliveries/{delivery_id}/resend/",
+        "/api/v1/studies/{study_id}/fhir/",
     }
     create = schema["paths"]["/api/v1/studies/"]["post"]
     assert {"202", "400", "401", "403", "422", "429"} <= set(create["responses"])

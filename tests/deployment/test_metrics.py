@@ -70,7 +70,7 @@ def test_it_counts_studies_per_status(scraper, clinician):
     metrics = scrape(scraper)
     assert {status: metrics[("chexweb_studies", (("status", status),))]
             for status in Study.Status.values} == {"queued": 2, "processing": 1, "done": 3,
-                                                   "failed": 0}
+                                                   "failed": 0, "not_eligible": 0}
 
 
 def test_it_reports_the_queue_depth_in_redis(scraper, broker):
