@@ -122,6 +122,10 @@ class ModelVersion(models.Model):
     serving_url = models.URLField(
         blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S)."
     )
+    precision = models.CharField(
+        max_length=8, default="fp32",
+        help_text="fp32, or int8/fp16 exported with an agreement report (inference.precision).",
+    )
 
     class Meta:
         constraints = [
