@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import onnxruntime
 import pytest
 
@@ -79,7 +80,16 @@ def test_a_reduced_model_without_a_report_is_refused_and_fp32_needs_none():
 
 @pytest.fixture(scope="module")
 def fp32_bytes() -> bytes:
+    """The tiny CheXNet behind a 1x1 convolution that mixes the channels (int8 quantizes
+    convolutions)."""
     model = tiny_chexnet()
+    graph = model.graph
+    for node in graph.node:
+        node.input[:] = ["mixed" if name == "images" else name for name in node.input]
+    weights = (np.eye(3) * 0.8 + 0.1).astype(np.float32).reshape(3, 3, 1, 1)
+    graph.initializer.append(onnx.numpy_helper.from_array(weights, "mix"))
+    graph.node.insert(0, onnx.helper.make_node("Conv", ["images", "mix"], ["mixed"]))
+    onnx.checker.check_model(model, full_check=True)
     onnx.helper.set_model_props(model, METADATA)
     return model.SerializeToString()
 
