@@ -135,11 +135,26 @@ class GraphPipeApp:
             if method == "GET":
                 return Answer(200, "application/json", self.endpoint.metadata_json,
                               "metadata"), False
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._model_threads, self.endpoint.answer,
-                                              body), False
+            return await self._infer(body), False
         finally:
             self._model_request_finished()
+
+    async def _infer(self, body: bytes) -> Answer:
+        """Decoding, checking and encoding here; the model on the batching queue's inference
+        thread, awaited without holding a thread (one hand-over each way). With the response
+        cache, whose rows may be files, the whole answer is made on a thread of our pool."""
+        submit = getattr(self.endpoint.model, "submit", None)
+        if self.endpoint.cache is not None or submit is None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._model_threads, self.endpoint.answer, body)
+        prepared = self.endpoint.prepare(body)
+        if isinstance(prepared, Answer):
+            return prepared
+        try:
+            outputs = await asyncio.wrap_future(submit(prepared.feeds, prepared.output_names))
+        except Exception as error:  # whatever the runtime raises, the caller gets a 500
+            return self.endpoint.failure(error)
+        return self.endpoint.encoded(outputs)
 
     async def _read_body(self, headers: Headers, receive, *, required: bool) -> bytes | Answer | None:
         """The whole body, or the answer refusing it; None when the client went away. uvicorn

@@ -435,6 +435,7 @@ class BrokenEndpoint:
 
     metadata_json = b"{}"
     metadata_digest = "0" * 64
+    model = cache = None
 
     def answer(self, body: bytes):
         raise RuntimeError("a bug")
