@@ -15,6 +15,7 @@ import sys
 import threading
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from inference.server.asgi import GraphPipeApp
 from inference.server.batching import BatchingModel
@@ -28,6 +29,7 @@ from inference.server.value_inputs import ValueInputsError
 IDLE_TIMEOUT_S = 120  # a keep-alive connection silent this long is closed
 DRAIN_TIMEOUT_S = 300  # the longest a shutdown waits for requests in flight
 BACKLOG = 64
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers; more is a 400 and the connection closed
 
 log = logging.getLogger("inference.server")
 
@@ -48,7 +50,7 @@ class GraphPipeServer:
         self.socket = _listening_socket(address)
         self.server_address = self.socket.getsockname()
         config = uvicorn.Config(
-            self.app, http="httptools", loop="asyncio", lifespan="off", interface="asgi3",
+            self.app, http=BoundedHttpToolsProtocol, loop="asyncio", lifespan="off", interface="asgi3",
             access_log=False, server_header=False, log_config=None, backlog=BACKLOG,
             timeout_keep_alive=IDLE_TIMEOUT_S, timeout_graceful_shutdown=DRAIN_TIMEOUT_S)
         self.uvicorn = uvicorn.Server(config)
@@ -80,6 +82,32 @@ class GraphPipeServer:
     def server_close(self) -> None:
         self.app.close()
         self.socket.close()
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a cap on a request's head: httptools itself keeps any
+    length of URL or header, so a client sending one without end would fill the memory. Bytes
+    are counted while the head is incomplete; past MAX_HEAD_BYTES (one read more at most) the
+    client gets a 400 and the connection is closed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._in_head, self._head_bytes = True, 0
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head, self._head_bytes = True, 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self.send_400_response(f"request line and headers over {MAX_HEAD_BYTES} bytes")
 
 
 def _listening_socket(address: tuple[str, int]) -> socket.socket:

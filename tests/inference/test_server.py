@@ -334,6 +334,23 @@ def test_malformed_framing_is_a_400_from_the_http_server(server_url, framing):
     assert answer.startswith(b"HTTP/1.1 400")
 
 
+@pytest.mark.parametrize("head", [b"GET /" + b"a" * 4_000_000 + b" HTTP/1.1\r\nHost: t\r\n\r\n",
+                                  b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 4_000_000
+                                  + b"\r\n\r\n",
+                                  b"GET / HTTP/1.1\r\n" + b"X-Many: c\r\n" * 400_000 + b"\r\n"])
+def test_a_request_head_without_end_is_a_400_and_closed(server_url, head, session, image_batch):
+    """httptools keeps any length of URL or header; the server stops reading one at 64 KiB (and
+    at most one socket read more) instead of filling its memory."""
+    with socket.create_connection(host_and_port(server_url), timeout=10) as sock:
+        try:
+            sock.sendall(head)
+        except OSError:  # closed while sending: the refusal was already written
+            pass
+        answer = sock.recv(1000)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert_good_request_works(session, server_url, image_batch)
+
+
 def test_other_methods_get_a_405(session, server_url):
     response = session.put(server_url, data=b"x", timeout=10)
     assert response.status_code == 405 and "GET for the metadata" in response.text
