@@ -216,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, nargs="+", metavar="IMAGE",
                         help="chest X-ray images (PNG/JPEG) to calibrate and compare on")
     args = parser.parse_args(argv)
+    if args.precision != "fp32" and not args.images:
+        parser.error(f"--precision {args.precision} needs --images to calibrate and compare on")
     started = time.perf_counter()
     try:
         checkpoint = local_checkpoint(

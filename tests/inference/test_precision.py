@@ -140,3 +140,15 @@ def test_the_identity_carries_the_precision_and_report(fp32_bytes, tmp_path):
     identity = onnx_model_identity(path)
 
     assert (identity.precision, identity.agreement) == ("int8", report)
+
+
+def test_a_reduced_export_without_images_is_a_usage_error(tmp_path, capsys):
+    from inference.model.export import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--checkpoint", str(tmp_path / "none.pth.tar"), "--output",
+              str(tmp_path / "out.onnx"), "--precision", "int8"])
+
+    assert exited.value.code == 2
+    assert "--precision int8 needs --images" in capsys.readouterr().err
+    assert not (tmp_path / "out.onnx").exists()
