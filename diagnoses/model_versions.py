@@ -12,6 +12,7 @@ from diagnoses.models import ROUTINE, URGENCY_LEVELS, ModelVersion, Prediction, 
 from inference.graphpipe.client import GraphPipeClient, GraphPipeError
 from inference.findings import FINDINGS
 from inference.identity import ModelIdentity, model_identity
+from inference.precision import agreement_problems
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,14 @@ logger = logging.getLogger(__name__)
 def model_version_register(
     *, identity: ModelIdentity, thresholds: dict[str, float] | None = None, user=None
 ) -> ModelVersion:
-    """Record a model version (idempotent) and, when given, a new set of decision thresholds."""
+    """Record a model version (idempotent) and, when given, a new set of decision thresholds.
+    A reduced-precision model is refused unless its agreement report with fp32 is within the
+    tolerances of `inference.precision`."""
+    problems = agreement_problems(identity.precision, identity.agreement)
+    if problems:
+        raise ValidationError(
+            f"This {identity.precision} model is refused: " + "; ".join(problems) + ".",
+            code="precision")
     with transaction.atomic():
         model_version = model_version_for(identity)
         if thresholds is not None:
@@ -65,6 +73,7 @@ def model_version_for(identity: ModelIdentity) -> ModelVersion:
             "onnx_sha256": identity.onnx_sha256,
             "weights_verified": identity.weights_verified,
             "description": identity.description,
+            "precision": identity.precision,
         },
     )
     return model_version

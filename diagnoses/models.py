@@ -173,6 +173,10 @@ class ModelVersion(models.Model):
         blank=True, help_text="GraphPipe server(s) of this version; empty: GRAPHPIPE_URL(S) "
         "(a shadow version needs its own)."
     )
+    precision = models.CharField(
+        max_length=8, default="fp32",
+        help_text="fp32, or int8/fp16 exported with an agreement report (inference.precision).",
+    )
 
     class Meta:
         constraints = [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.graphpipe.wire import ModelMetadata
+from inference.precision import metadata_precision
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class ModelIdentity:
     onnx_sha256: str
     weights_verified: bool
     description: str
+    precision: str = "fp32"
+    agreement: dict | None = None  # a reduced-precision model's report against fp32
 
 
 def model_identity(metadata: ModelMetadata) -> ModelIdentity:
@@ -31,6 +34,7 @@ def model_identity(metadata: ModelMetadata) -> ModelIdentity:
     if not isinstance(facts, dict):
         facts = {}
     onnx_sha256 = str(facts.get("onnx_sha256", ""))
+    precision, agreement = metadata_precision(facts)
     identity = onnx_sha256 or hashlib.sha256(
         f"{metadata.name}\n{metadata.description}".encode()
     ).hexdigest()
@@ -41,6 +45,8 @@ def model_identity(metadata: ModelMetadata) -> ModelIdentity:
         onnx_sha256=onnx_sha256,
         weights_verified=str(facts.get("weights_verified", "")).lower() == "true",
         description=metadata.description or "",
+        precision=precision,
+        agreement=agreement,
     )
 
 

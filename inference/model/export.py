@@ -11,6 +11,15 @@ refused unless --accept-unverified is given. A URL (http, https, file) is downlo
 The file carries its provenance in its metadata properties (checkpoint hashes, whether the weights
 are the verified published ones, the findings' order, the preprocessing). Before it is written,
 ONNX Runtime must reproduce PyTorch's probabilities on a random batch.
+
+    python -m inference.model.export --checkpoint ... --output models/chexnet-int8.onnx \
+        --precision int8 --images xray1.png xray2.png ...
+
+`--precision int8` (ONNX Runtime static quantization, QDQ, calibrated on the TenCrop rows of the
+given images) or `fp16` (for GPUs) writes the reduced model instead, with `precision` and
+`agreement` (its report against fp32 on the same images, `inference.precision`) in its
+metadata; the report is printed too. Registration refuses a reduced model whose report breaks
+the tolerances of `inference.precision`.
 """
 
 import argparse
@@ -28,6 +37,7 @@ import onnxruntime
 import torch
 
 from inference.model.checkpoint import CheckpointError, load_state_dict
+from inference.precision import PRECISIONS, agreement_problems
 from inference.findings import FINDINGS
 from inference.model.network import CheXNet, build_network
 from inference.imaging.preprocessing import CROP_SIZE, PREPROCESSING_NAME
@@ -52,12 +62,18 @@ class ExportError(RuntimeError):
 
 
 def export_onnx(
-    checkpoint: Path, output: Path, *, accept_unverified: bool = False
+    checkpoint: Path, output: Path, *, accept_unverified: bool = False,
+    precision: str = "fp32", images: list[Path] | None = None,
 ) -> dict[str, str]:
     """Export CHECKPOINT to OUTPUT (atomically) and return the metadata written into it.
 
-    An unknown checkpoint is refused before anything is loaded unless ACCEPT_UNVERIFIED.
+    An unknown checkpoint is refused before anything is loaded unless ACCEPT_UNVERIFIED. With a
+    reduced PRECISION, the model written is the quantized one, calibrated and compared on IMAGES.
     """
+    if precision not in PRECISIONS:
+        raise ExportError(f"unknown precision {precision!r}")
+    if precision != "fp32" and not images:
+        raise ExportError(f"--precision {precision} needs --images to calibrate and compare on")
     provenance = checkpoint_provenance(checkpoint, accept_unverified=accept_unverified)
     network = build_network(load_state_dict(checkpoint))
     metadata = {
@@ -72,6 +88,16 @@ def export_onnx(
     _add_metadata(model, metadata)
     serialized = model.SerializeToString()
     _check_against_torch(network, serialized)
+    if precision != "fp32":
+        from inference.model import precision as reduced
+
+        rows = reduced.image_rows(list(images))
+        model = onnx.load_from_string(reduced.reduced_model(serialized, precision, rows))
+        report = reduced.agreement(serialized, model.SerializeToString(), precision, rows,
+                                   len(images))
+        metadata |= {"precision": precision, "agreement": json.dumps(report, sort_keys=True)}
+        _add_metadata(model, metadata)
+        serialized = model.SerializeToString()
     _write_atomically(output, serialized)
     return metadata
 
@@ -182,13 +208,23 @@ def main(argv: list[str] | None = None) -> int:
         help="export a checkpoint that is neither the published CheXNet file nor the known "
         "stand-in, marked weights_verified=false (without it such a file is refused, exit 2)",
     )
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32",
+        help="fp32 (default); int8: static quantization (QDQ) calibrated on --images; fp16: "
+        "half precision for GPUs. Both write an agreement report against fp32 on --images",
+    )
+    parser.add_argument("--images", type=Path, nargs="+", metavar="IMAGE",
+                        help="chest X-ray images (PNG/JPEG) to calibrate and compare on")
     args = parser.parse_args(argv)
+    if args.precision != "fp32" and not args.images:
+        parser.error(f"--precision {args.precision} needs --images to calibrate and compare on")
     started = time.perf_counter()
     try:
         checkpoint = local_checkpoint(
             args.checkpoint, args.download_dir, accept_unverified=args.accept_unverified
         )
-        metadata = export_onnx(checkpoint, args.output, accept_unverified=args.accept_unverified)
+        metadata = export_onnx(checkpoint, args.output, accept_unverified=args.accept_unverified,
+                               precision=args.precision, images=args.images)
     except UnverifiedCheckpoint as error:
         print(f"error: {args.checkpoint}: {error}", file=sys.stderr)
         return 2
@@ -201,6 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         f"weights_verified={metadata['weights_verified']}, "
         f"checkpoint sha256 {metadata['checkpoint_sha256']}"
     )
+    if "agreement" in metadata:
+        report = json.loads(metadata["agreement"])
+        print(f"{args.precision} vs fp32 on {report['images']} images ({report['rows']} rows): "
+              f"max |probability difference| {report['max_probability_difference']:.4f}, mean "
+              f"{report['mean_probability_difference']:.4f}; {report['flags_changed']} of "
+              f"{report['flags_compared']} flags changed at {report['flag_threshold']}; CAM "
+              f"correlation lowest {report['min_cam_correlation']:.3f}, mean "
+              f"{report['mean_cam_correlation']:.3f}")
+        problems = agreement_problems(args.precision, report)
+        print("registration will accept it" if not problems else
+              "registration will REFUSE it: " + "; ".join(problems))
     return 0
 
 

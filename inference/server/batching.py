@@ -64,13 +64,17 @@ class BatchingModel:
             return sum(job.rows or 1 for job in self._pending)
 
     def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
+        return self.submit(feeds, output_names).result()
+
+    def submit(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> Future:
+        """Queue a run; the Future gets its outputs (what an event loop awaits, no thread held)."""
         job = Job(feeds, list(output_names), request_rows(feeds) if self.can_share_runs else None)
         with self._changed:
             if self._closing:
                 raise RuntimeError("the model is shutting down")
             self._pending.append(job)
             self._changed.notify_all()
-        return job.future.result()
+        return job.future
 
     def close(self) -> None:
         """Finish the queued requests, then stop the inference thread."""

@@ -92,6 +92,21 @@ class ModelEndpoint:
             log.warning("no response cache: the model's inputs and outputs are not all batches")
 
     def answer(self, body: bytes) -> Answer:
+        prepared = self.prepare(body)
+        if isinstance(prepared, Answer):
+            return prepared
+        try:
+            if self.cache is not None:
+                outputs = self.cache.run(self.model, prepared.feeds, prepared.output_names,
+                                         prepared.config)
+            else:
+                outputs = self.model.run(prepared.feeds, prepared.output_names)
+        except Exception as error:  # whatever the runtime raises, the caller gets a 500
+            return self.failure(error)
+        return self.encoded(outputs)
+
+    def prepare(self, body: bytes) -> "Answer | Prepared":
+        """The checked model run a request asks for, or the answer that needs no model run."""
         try:
             request = decode_request(body)
         except WireError as error:
@@ -104,16 +119,25 @@ class ModelEndpoint:
                             or self.default_outputs)
         except BadRequest as error:
             return refusal(400, str(error), kind="infer")
+        return Prepared(feeds, output_names, request.config)
+
+    def encoded(self, outputs: list[np.ndarray]) -> Answer:
         try:
-            if self.cache is not None:
-                outputs = self.cache.run(self.model, feeds, output_names, request.config)
-            else:
-                outputs = self.model.run(feeds, output_names)
             response = encode_infer_response(outputs)
-        except Exception as error:  # whatever the runtime raises, the caller gets a 500
-            log.exception("the model failed")
-            return refusal(500, f"the model failed: {error}", kind="infer", error=MODEL_FAILURE)
+        except Exception as error:
+            return self.failure(error)
         return Answer(200, OCTET_STREAM, response, "infer")
+
+    def failure(self, error: Exception) -> Answer:
+        log.error("the model failed", exc_info=error)
+        return refusal(500, f"the model failed: {error}", kind="infer", error=MODEL_FAILURE)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    feeds: dict[str, np.ndarray]
+    output_names: list[str]
+    config: str
 
 
 def model_feeds(request: InferRequest, inputs: list[IOMetadata]) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import argparse
 import os
 
 from inference.server.endpoint import DEFAULT_OUTPUTS
+from inference.server.runtime import DEVICES
 from inference.server.value_inputs import ValueInputsError, read_value_inputs
 
 DEFAULT_LISTEN = "127.0.0.1:9000"
@@ -106,11 +107,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                 f"`Authorization: Bearer <token>` from anywhere, this machine included (default: "
                 f"none, and it answers only this machine). Prefer the environment variable: a "
                 f"command line is visible to every user of the machine")
+    option("--device", choices=DEVICES, default="auto",
+           help="where the model runs: cuda (the CUDA execution provider of onnxruntime-gpu, "
+                "requirements-model-server-gpu.txt), cpu, or auto (default): the GPU when ONNX "
+                "Runtime has a working one, else the CPU with a log line saying why")
     option("--disable-cuda", flag=True,
-           help="accepted for graphpipe-onnx compatibility: this server runs on the CPU only")
+           help="graphpipe-onnx's flag: the same as --device cpu")
+    option("--spinning", flag=True,
+           help="let ONNX Runtime's threads spin between runs (its default): a little faster "
+                "per request on cores of its own, but they burn CPU the web server and workers "
+                "sharing the machine need (default: off)")
     args = parser.parse_args(argv)
     if not args.model:
         parser.error("--model (or GP_MODEL) is required")
+    if args.disable_cuda:
+        args.device = "cpu"
     if args.cache_dir and not args.cache:
         parser.error("--cache-dir (or GP_CACHE_DIR) needs --cache (or GP_CACHE=1)")
     return args

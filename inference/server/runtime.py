@@ -9,6 +9,7 @@ know which model answered.
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -20,6 +21,14 @@ from inference.server.value_inputs import declared_inputs
 from inference.graphpipe.wire import IOMetadata, ModelMetadata
 
 SERVER_NAME = "chexweb-graphpipe"
+DEVICES = ("auto", "cpu", "cuda")
+CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+
+log = logging.getLogger(__name__)
+
+
+class DeviceError(RuntimeError):
+    """`--device cuda` where ONNX Runtime has no working CUDA execution provider."""
 SERVER_VERSION = "1.0.0"
 
 _ELEMENT_TYPES = {
@@ -41,21 +50,38 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-class OnnxModel:
-    """One ONNX Runtime session on the CPU; `run` may be called from several threads at once."""
-
-    def __init__(self, path: str | Path, *, intra_op_threads: int | None = None,
-                 value_inputs: dict | None = None):
-        self.path = Path(path)
-        options = onnxruntime.SessionOptions()
-        # Spinning threads burn the CPU between requests, which slows the web server and the
-        # worker sharing the machine's few cores; a sleeping pool costs microseconds per run.
+def session_options(intra_op_threads: int | None = None, *,
+                    spinning: bool = False) -> onnxruntime.SessionOptions:
+    """The server's ONNX Runtime settings: intra-op threads = the cores this process may use,
+    one inter-op thread, and by default no spinning: spinning threads burn the CPU between
+    requests, which slows the web server and the worker sharing the machine's few cores."""
+    options = onnxruntime.SessionOptions()
+    if not spinning:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = intra_op_threads or available_cores()
-        self.session = onnxruntime.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"])
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = intra_op_threads or available_cores()
+    return options
+
+
+def cuda_available() -> bool:
+    return CUDA in onnxruntime.get_available_providers()
+
+
+class OnnxModel:
+    """One ONNX Runtime session on the CPU or a CUDA GPU (`device`: cpu, cuda, or auto: the GPU
+    when ONNX Runtime has one that works, else the CPU with a log line saying why); `run` may be
+    called from several threads at once."""
+
+    def __init__(self, path: str | Path, *, intra_op_threads: int | None = None,
+                 value_inputs: dict | None = None, device: str = "cpu",
+                 spinning: bool = False):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}")
+        self.path = Path(path)
+        options = session_options(intra_op_threads, spinning=spinning)
+        self.session = self._session(options, device)
+        self.device = "cuda" if CUDA in self.session.get_providers() else "cpu"
         self.inputs = [_io_metadata(arg) for arg in self.session.get_inputs()]
         if value_inputs:
             self.inputs = declared_inputs(self.inputs, value_inputs)
@@ -72,6 +98,40 @@ class OnnxModel:
             inputs=self.inputs,
             outputs=self.outputs,
         )
+
+    def _session(self, options: onnxruntime.SessionOptions,
+                 device: str) -> onnxruntime.InferenceSession:
+        if device == "cpu":
+            return onnxruntime.InferenceSession(str(self.path), options, providers=[CPU])
+        if not cuda_available():
+            reason = (f"this ONNX Runtime ({onnxruntime.get_device()} build, providers "
+                      f"{', '.join(onnxruntime.get_available_providers())}) has no CUDA "
+                      "execution provider; install requirements-model-server-gpu.txt")
+            if device == "cuda":
+                raise DeviceError(reason)
+            log.warning("--device auto: running on the CPU: %s", reason)
+            return onnxruntime.InferenceSession(str(self.path), options, providers=[CPU])
+        try:
+            session = onnxruntime.InferenceSession(str(self.path), options,
+                                                   providers=[CUDA, CPU])
+        except Exception as error:  # e.g. no driver or no GPU: the provider cannot start
+            if device == "cuda":
+                raise DeviceError(f"the CUDA execution provider failed: {error}") from error
+            log.warning("--device auto: running on the CPU: the CUDA execution provider "
+                        "failed: %s", error)
+            return onnxruntime.InferenceSession(str(self.path), options, providers=[CPU])
+        if CUDA not in session.get_providers():  # ONNX Runtime fell back by itself
+            if device == "cuda":
+                raise DeviceError("ONNX Runtime could not start the CUDA execution provider "
+                                  "(see its log above)")
+            log.warning("--device auto: running on the CPU: ONNX Runtime could not start the "
+                        "CUDA execution provider")
+        return session
+
+    def describe_device(self) -> str:
+        if self.device == "cuda":
+            return "CUDA GPU (ONNX Runtime CUDA execution provider)"
+        return "CPU"
 
     def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
         return self.session.run(output_names, feeds)

@@ -110,3 +110,15 @@ def test_the_server_imports_nothing_the_image_lacks(chexnet_onnx, tmp_path):
     imported = {normalized(name) for name in json.loads(output.splitlines()[-1])}
     assert "numpy" in imported and "onnxruntime" in imported
     assert imported <= with_dependencies(image_packages()), imported
+
+
+def test_the_gpu_image_is_the_same_server_with_onnxruntime_gpu_pinned():
+    gpu = (REPO / "Dockerfile.model.gpu").read_text()
+    copies = [match[1] for match in re.finditer(r"^COPY (inference\S*) ", gpu, re.MULTILINE)]
+    assert copies == image_copies()
+    packages = re.search(r"grep -E '\^\(([^)]*)\)==' requirements\.txt", gpu)[1].split("|")
+    assert set(packages) == set(image_packages()) - {"onnxruntime"}
+    pins = [line for line in (REPO / "requirements-model-server-gpu.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
+    assert pins == ["onnxruntime-gpu[cuda,cudnn]==1.31.1"]
+    assert "GP_DEVICE=cuda" in gpu
