@@ -100,6 +100,12 @@ def test_a_review_by_keyboard_refuses_empty_and_is_final_once_signed_off(stack, 
     assert rows.nth(0).locator('input[value="agree"]').is_checked()
     assert rows.nth(1).locator('input[value="disagree"]').is_checked()
     assert "current" in rows.nth(2).get_attribute("class")
+    # The image stays on screen beside the review: the viewer keeps its place as the page scrolls.
+    page.get_by_role("button", name="Save review").scroll_into_view_if_needed()
+    assert page.evaluate("window.scrollY") > 0
+    viewer = page.locator(".viewer-card").bounding_box()  # in the viewport's coordinates
+    middle = DESKTOP["height"] / 2
+    assert viewer["y"] < middle < viewer["y"] + viewer["height"], viewer
     screenshot(page, "review-keyboard-1440")
     page.get_by_label("Sign off this review").check()
     page.get_by_role("button", name="Save review").click()
