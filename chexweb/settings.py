@@ -345,7 +345,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"FindingEnum": "inference.findings.FINDINGS"},
+    "ENUM_NAME_OVERRIDES": {
+        "FindingEnum": "inference.findings.FINDINGS",
+        "StudyStatusEnum": "diagnoses.models.Study.Status",
+        "DicomDeliveryStatusEnum": "diagnoses.models.DicomDelivery.Status",
+    },
 }
 # API request counts shared by all web workers (diagnoses/api/throttling.py).
 CHEXWEB_THROTTLE_REDIS_URL = REDIS_URL

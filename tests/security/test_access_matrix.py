@@ -25,6 +25,7 @@ STAFF = {"anonymous": LOGIN, "outsider": LOGIN, "clinician": LOGIN, "reviewer": 
 ADMIN_ONLY = {**STAFF, "reviewer": 403}
 STAFF_POST = {**STAFF, "reviewer": 302, "admin": 302}
 PUBLIC = dict.fromkeys(ROLES, 200)
+TOKEN_PATHS = ("/api/", "/dicomweb/")  # bearer tokens (systems), not the browser's session
 
 
 def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
@@ -64,6 +65,12 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "study-comparison": ("get", f"{base}/comparison/", {}, {
             **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
         "study-rerun": ("post", f"{base}/rerun/", {}, WEB_POST),
+        # DICOM results exist only for studies received as DICOM (the walked one is a PNG): 404
+        # once allowed; no such delivery to re-send: 404 once allowed.
+        "study-dicom": ("get", f"{base}/dicom/sr.dcm", {}, {
+            **WEB, "clinician": 404, "reviewer": 404, "admin": 404}),
+        "study-dicom-resend": ("post", f"{base}/dicom/deliveries/999999/resend/", {}, {
+            **WEB_POST, "clinician": 404, "reviewer": 404, "admin": 404}),
         "prediction-review": ("post", f"{heat}/review/", {"verdict_Effusion": "agree"},
                               REVIEW_POST),
         "api-study-list": ("get", "/api/v1/studies/", {}, API),
@@ -72,6 +79,15 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "api-study-heatmap": ("get", f"{api}/predictions/{prediction}/heatmaps/Effusion.png",
                               {}, API),
         "api-model-list": ("get", "/api/v1/models/", {}, API),
+        "api-study-dicom": ("get", f"{api}/dicom/sr", {}, {
+            **API, "clinician": 404, "reviewer": 404, "admin": 404}),
+        "api-study-dicom-deliveries": ("get", f"{api}/dicom/deliveries/", {}, API),
+        "api-study-dicom-resend": ("post", f"{api}/dicom/deliveries/999999/resend/", {}, {
+            **API, "clinician": 404, "reviewer": 404, "admin": 404}),
+        "api-study-fhir": ("get", f"{api}/fhir/", {}, API),
+        # STOW-RS with no multipart body: refused as such once allowed.
+        "dicomweb-stow": ("post", "/dicomweb/studies", {}, {
+            **API, "clinician": 415, "reviewer": 415, "admin": 415}),
         "api-schema": ("get", "/api/v1/schema/", {}, API_DOCS),
         "api-docs": ("get", "/api/v1/docs/", {}, API_DOC_PAGES),
         "api-redoc": ("get", "/api/v1/redoc/", {}, API_DOC_PAGES),
@@ -152,12 +168,12 @@ def test_each_role_gets_the_expected_status_everywhere(users, ids, role):
         client = APIClient()
         user = users[role]
         if user is not None:
-            if path.startswith("/api/"):
+            if path.startswith(TOKEN_PATHS):
                 _, key = api_token_create(user=user, name="walk", days=1)
                 client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
             else:
                 client.force_login(user)
-        if method == "post" and path.startswith("/api/"):
+        if method == "post" and path.startswith(TOKEN_PATHS):
             response = client.post(path, data, format="json")
         else:
             response = getattr(client, method)(path, data)
