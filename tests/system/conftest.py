@@ -1,6 +1,7 @@
 """The whole product running as `make run` runs it: model server, Celery worker, web server."""
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,8 @@ def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
         process.stop()
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextmanager
+def chromium():
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is required for browser tests (`make test` installs it)")
     from playwright.sync_api import sync_playwright
@@ -78,6 +79,21 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser_after_database(transactional_db):
+    """Chromium for a test of pytest-django's live server: started once the test database is set
+    up, since Playwright's event loop in this thread keeps the serialized rollback from restoring
+    the data the migrations made (the roles) when it runs first."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -20,6 +20,11 @@ pytestmark = [pytest.mark.system,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+
+@pytest.fixture
+def browser(browser_after_database):
+    return browser_after_database
+
 @pytest.fixture(scope="module", autouse=True)
 def orm_beside_playwright():
     """Playwright's sync API keeps an event loop in this thread; the test's own database calls
