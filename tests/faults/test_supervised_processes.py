@@ -18,6 +18,7 @@ pytestmark = pytest.mark.system
 BACK_WITHIN_S = 45  # from the kill to the process answering again (its start is most of it)
 PROGRAMS = {"model": {"-m", "inference.server"}, "web": {"gunicorn"}, "beat": {"celery", "beat"},
             "worker": {"celery", "worker"}}  # words of each one's command line
+NOT_IN = {"worker": {"shadow"}}  # the shadow worker's command line has the words above too
 
 
 def children(pid: int) -> list[int]:
@@ -66,15 +67,18 @@ class Supervised:
         it, nor the processes it forked)."""
         words = PROGRAMS[name]
         pids = [pid for pid in descendants(self.supervisor.popen.pid) if alive(pid)
-                and words <= {word.rpartition("/")[2] for word in argv(pid)}]
+                and words <= {word.rpartition("/")[2] for word in argv(pid)}
+                and not NOT_IN.get(name, set()) & set(argv(pid))]
         mains = [pid for pid in pids if not any(pid in children(other) for other in pids)]
         assert len(mains) == 1, (name, mains)
         return mains[0]
 
     def worker_pid(self) -> int | None:
-        """The Celery worker's pid as it answers over the broker; None while none answers."""
-        pids = [stats["pid"] for stats in
-                (self.celery.control.inspect(timeout=2).stats() or {}).values()]
+        """The (clinical) Celery worker's pid as it answers over the broker; None while none
+        answers. The shadow worker answers too, as shadow@host."""
+        pids = [stats["pid"] for host, stats in
+                (self.celery.control.inspect(timeout=2).stats() or {}).items()
+                if host.startswith("celery@")]
         assert len(pids) <= 1, pids
         return pids[0] if pids else None
 
