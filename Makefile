@@ -57,16 +57,10 @@ run: venv model migrate static-vendor
 	  $(BIN)/python scripts/supervise.py Procfile
 
 # Debian's Chromium for the browser tests, npm for the viewer's library, Orthanc (a real PACS),
-# dcmtk and dicom3tools for the DICOM tests (CI runs as root; elsewhere install them yourself).
-DEBIAN_PACKAGES := chromium chromium-driver redis-server npm orthanc orthanc-dicomweb dcmtk dicom3tools
+# dcmtk and dicom3tools for the DICOM tests: only those missing (CI runs as root; elsewhere the
+# script says what to install).
 system-packages:
-	@command -v chromium >/dev/null && command -v redis-server >/dev/null && \
-	  command -v npm >/dev/null && \
-	  command -v Orthanc >/dev/null && test -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so && \
-	  command -v storescu >/dev/null && command -v dciodvfy >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
-	  else echo "Please install Debian packages $(DEBIAN_PACKAGES) (sudo apt-get install $(DEBIAN_PACKAGES))"; exit 1; fi; }
+	scripts/install_system_packages.sh
 
 # The whole suite on SQLite, then the tests that use the database again on PostgreSQL, in a test
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the
