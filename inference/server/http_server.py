@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -132,10 +133,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         model = OnnxModel(args.model, intra_op_threads=args.threads,
                           value_inputs=args.value_inputs, device=args.device,
-                          spinning=args.spinning)
+                          spinning=args.spinning, conv_algo_search=args.conv_algo_search)
     except (ValueInputsError, DeviceError) as error:
         sys.stderr.write(f"python -m inference.server: error: {error}\n")
         sys.exit(2)
+    if model.device == "cuda":  # before the socket opens: no request meets a first-shape cost
+        started = time.monotonic()
+        sizes = model.warm_up(args.max_batch)
+        log.info("warmed up the GPU on batch sizes %s in %.1f s (cuDNN algorithm search: %s)",
+                 f"1-{sizes[-1]}" if sizes else "none", time.monotonic() - started,
+                 args.conv_algo_search)
     metrics = ServerMetrics()
     batching = BatchingModel(model, max_batch=args.max_batch,
                              max_wait_s=args.max_wait_ms / 1000,

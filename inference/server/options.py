@@ -8,7 +8,7 @@ import argparse
 import os
 
 from inference.server.endpoint import DEFAULT_OUTPUTS
-from inference.server.runtime import DEVICES
+from inference.server.runtime import CONV_ALGO_SEARCHES, DEVICES
 from inference.server.value_inputs import ValueInputsError, read_value_inputs
 
 DEFAULT_LISTEN = "127.0.0.1:9000"
@@ -111,6 +111,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
            help="where the model runs: cuda (the CUDA execution provider of onnxruntime-gpu, "
                 "requirements-model-server-gpu.txt), cpu, or auto (default): the GPU when ONNX "
                 "Runtime has a working one, else the CPU with a log line saying why")
+    option("--conv-algo-search", choices=CONV_ALGO_SEARCHES, default="heuristic",
+           help="on a GPU, how cuDNN convolution algorithms are chosen: heuristic (default), "
+                "exhaustive (ONNX Runtime's default: benchmarks each new batch size's shapes) "
+                "or default (one fixed algorithm)")
     option("--disable-cuda", flag=True,
            help="graphpipe-onnx's flag: the same as --device cpu")
     option("--spinning", flag=True,

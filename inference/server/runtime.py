@@ -23,6 +23,10 @@ from inference.graphpipe.wire import IOMetadata, ModelMetadata
 SERVER_NAME = "chexweb-graphpipe"
 DEVICES = ("auto", "cpu", "cuda")
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
+# How the CUDA execution provider picks each convolution's cuDNN algorithm. ONNX Runtime's own
+# default, exhaustive, benchmarks every algorithm for every new input shape, and a batching
+# server sends a new shape for each batch size; heuristic asks cuDNN's heuristics instead.
+CONV_ALGO_SEARCHES = ("heuristic", "exhaustive", "default")
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +79,13 @@ class OnnxModel:
 
     def __init__(self, path: str | Path, *, intra_op_threads: int | None = None,
                  value_inputs: dict | None = None, device: str = "cpu",
-                 spinning: bool = False):
+                 spinning: bool = False, conv_algo_search: str = "heuristic"):
         if device not in DEVICES:
             raise ValueError(f"device must be one of {DEVICES}")
+        if conv_algo_search not in CONV_ALGO_SEARCHES:
+            raise ValueError(f"conv_algo_search must be one of {CONV_ALGO_SEARCHES}")
         self.path = Path(path)
+        self._cuda = (CUDA, {"cudnn_conv_algo_search": conv_algo_search.upper()})
         options = session_options(intra_op_threads, spinning=spinning)
         self.session = self._session(options, device)
         self.device = "cuda" if CUDA in self.session.get_providers() else "cpu"
@@ -113,7 +120,7 @@ class OnnxModel:
             return onnxruntime.InferenceSession(str(self.path), options, providers=[CPU])
         try:
             session = onnxruntime.InferenceSession(str(self.path), options,
-                                                   providers=[CUDA, CPU])
+                                                   providers=[self._cuda, CPU])
         except Exception as error:  # e.g. no driver or no GPU: the provider cannot start
             if device == "cuda":
                 raise DeviceError(f"the CUDA execution provider failed: {error}") from error
@@ -135,6 +142,29 @@ class OnnxModel:
 
     def run(self, feeds: dict[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
         return self.session.run(output_names, feeds)
+
+    def warm_up(self, max_batch: int) -> list[int]:
+        """Run every batch size from 1 to MAX_BATCH once on zeros, so that what the execution
+        provider does on the first run of a shape (on a GPU: choosing the convolution
+        algorithms, growing its memory arena) happens before the first request, not inside a
+        clinician's. The batch sizes run; none where an input has another symbolic dimension."""
+        shapes = {arg.name: arg.shape for arg in self.session.get_inputs()}
+        if any(not isinstance(size, int) for shape in shapes.values() for size in shape[1:]):
+            return []
+        dtypes = {arg.name: _NUMPY_TYPES.get(arg.type) for arg in self.session.get_inputs()}
+        if None in dtypes.values():
+            return []
+        sizes = list(range(1, max_batch + 1))
+        for rows in sizes:
+            feeds = {name: np.zeros((rows, *shape[1:]), dtypes[name])
+                     for name, shape in shapes.items()}
+            self.session.run(None, feeds)
+        return sizes
+
+
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
+                "tensor(double)": np.float64, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+                "tensor(int32)": np.int32, "tensor(int64)": np.int64}
 
 
 def _io_metadata(arg: onnxruntime.NodeArg) -> IOMetadata:

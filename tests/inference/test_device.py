@@ -35,6 +35,9 @@ def test_the_flags(tiny_onnx):
     assert parse_args(["--model", "m.onnx"]).device == "auto"
     assert parse_args(["--model", "m.onnx", "--disable-cuda"]).device == "cpu"
     assert parse_args(["--model", "m.onnx", "--device", "cuda"]).device == "cuda"
+    assert parse_args(["--model", "m.onnx"]).conv_algo_search == "heuristic"
+    assert parse_args(["--model", "m.onnx", "--conv-algo-search", "exhaustive"]
+                      ).conv_algo_search == "exhaustive"
 
 
 def test_the_server_falls_back_with_a_log_line_and_serves(tiny_onnx):

@@ -4,6 +4,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 
 from inference.graphpipe.generated.Type import Type
 from inference.server.runtime import SERVER_NAME, SERVER_VERSION, OnnxModel
@@ -48,3 +49,31 @@ def test_run_returns_the_outputs_asked_for_in_that_order(tiny_onnx, image_batch)
     expected_probs, expected_cams = expected_outputs(image_batch)
     np.testing.assert_allclose(probs, expected_probs, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(cams, expected_cams, rtol=1e-5, atol=1e-5)
+
+
+class RecordingSession:
+    """The session's inputs, and the feeds' shapes of each run."""
+
+    def __init__(self, session):
+        self.session, self.runs = session, []
+
+    def get_inputs(self):
+        return self.session.get_inputs()
+
+    def run(self, output_names, feeds):
+        self.runs.append({name: (array.shape, array.dtype) for name, array in feeds.items()})
+        return self.session.run(output_names, feeds)
+
+
+def test_warm_up_runs_every_batch_size_up_to_the_largest_once(tiny_onnx):
+    model = OnnxModel(tiny_onnx)
+    model.session = RecordingSession(model.session)
+
+    assert model.warm_up(4) == [1, 2, 3, 4]
+    assert model.session.runs == [{"images": ((rows, 3, 224, 224), np.float32)}
+                                  for rows in (1, 2, 3, 4)]
+
+
+def test_the_cudnn_algorithm_search_is_checked(tiny_onnx):
+    with pytest.raises(ValueError, match="conv_algo_search"):
+        OnnxModel(tiny_onnx, conv_algo_search="fastest")
