@@ -104,7 +104,6 @@ def _dicom_fields(instance: DicomInstance, calling_ae_title: str) -> dict:
         "source": Study.Source.DICOM,
         "series_instance_uid": instance.series_instance_uid,
         "sop_instance_uid": instance.sop_instance_uid,
-        "body_part_examined": instance.body_part_examined,
         "calling_ae_title": calling_ae_title[:16],
     }
 
