@@ -24,7 +24,7 @@ from inference.validation.report import validation_report
 
 def validation_page(request):
     data = request.GET if "model_version" in request.GET else None
-    form = ReviewedStudiesForm(data, initial={"model_version": _default_version()})
+    form = ReviewedStudiesForm(data, initial={"model_version": monitored_model_version()})
     report = None
     if form.is_valid():
         version = form.cleaned_data["model_version"]
@@ -39,7 +39,7 @@ def validation_page(request):
             source=f"{studies} studies with a signed-off review, uploaded "
                    f"{_period(filters)}; labels: the reviewers' verdicts; "
                    f"thresholds: {threshold_source}"), standalone=False)
-    chosen = form.cleaned_data if form.is_valid() else {"model_version": _default_version()}
+    chosen = form.cleaned_data if form.is_valid() else {"model_version": monitored_model_version()}
     suggest_form = SuggestForm(initial={**chosen, "method": "sensitivity"})
     return TemplateResponse(request, "admin/diagnoses/validation/page.html", {
         **admin.site.each_context(request),
@@ -89,10 +89,6 @@ def suggestion_apply(request, suggestion_id: int):
         messages.success(request, f"Applied: threshold set #{threshold_set.pk} of "
                                   f"{suggestion.model_version} flags new predictions from now on.")
     return redirect(reverse("threshold-suggestion", args=[suggestion.pk]))
-
-
-def _default_version():
-    return monitored_model_version()
 
 
 def _period(filters: ReviewedFilters) -> str:
