@@ -22,7 +22,6 @@ CPUs, interleaved round by round:
 """
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -90,7 +89,7 @@ if os.environ.get("NAIVE_CHECKPOINT") and __name__ != "__main__":  # under gunic
 
 class NaiveServer:
     def __init__(self):
-        from tests.processes import Process, answers_http, free_port, procfile_command, wait_until
+        from tests.processes import Process, free_port, procfile_command, wait_until
 
         listen = f"127.0.0.1:{free_port()}"
         self.url = f"http://{listen}"
