@@ -385,6 +385,14 @@ def report(args, results, latencies, cpu_ms, codec, threads, mean_batch, load_be
     batch_defaults = ratio("batched8", "default8")
     gain = ratio("batched8", "unbatched8")
     half_ratio = ratio("halfbatch8", "inproc8", "default8")
+
+    def cpu_ratio(in_process: str, served: str) -> list[float]:
+        """Each round's CPU per image in process over the server's plus its clients': the
+        throughput ratio to expect when every core is busy, which a busy machine's
+        scheduling (a server process of its own gets its own share) does not blur."""
+        return [model / (server + client) for model, server, client in zip(
+            cpu_ms["this"][in_process], cpu_ms["server"][served], cpu_ms["this"][served],
+            strict=True)]
     flat_s, json_s, flat_bytes, json_bytes = codec
 
     def verdict(values: list[float], target: float) -> str:
@@ -455,6 +463,11 @@ def report(args, results, latencies, cpu_ms, codec, threads, mean_batch, load_be
         f"| ... against ONNX Runtime defaults / against the server's settings | "
         f"{spread(batch_defaults)} / {spread(batch_server_settings)} | |",
         f"| ... the same with `--max-batch {HALF_BATCH}` (half batches) | {spread(half_ratio)} | |",
+        f"| CPU per image, in process (server's settings) / server + client: one client, "
+        f"batch 1 | {spread(cpu_ratio('inproc1', 'server1'))} | the ratio on busy cores |",
+        f"| ... 8 clients, batching; with `--max-batch {HALF_BATCH}` | "
+        f"{spread(cpu_ratio('inproc8', 'batched8'))}; "
+        f"{spread(cpu_ratio('inproc8', 'halfbatch8'))} | |",
         f"| 8 clients: batching / `--max-batch 1` | {spread(gain)} | gain (mean rows per "
         f"model run with batching: {mean_batch:.2f}) |",
         f"| JSON / flatbuffer, encode + decode of one [1,3,224,224] request | "
