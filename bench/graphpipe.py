@@ -33,6 +33,7 @@ import threading
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime
@@ -51,6 +52,10 @@ TEST_MODELS = REPO / "build" / "test-models"
 HEADING = "## GraphPipe server"
 OUTPUTS = ["probs", "cams"]
 CLIENTS = 8
+HALF_BATCH = CLIENTS // 2  # a second batching server: one half runs while the other half sends
+LOADS = ("default1", "inproc1", "server1", "default8", "inproc8", "batched8", "halfbatch8",
+         "unbatched8")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PACKAGES = ("onnxruntime", "numpy", "flatbuffers", "requests", "prometheus-client", "uvicorn",
             "httptools")
 
@@ -97,6 +102,18 @@ class ServerProcess:
                 time.sleep(0.2)
         raise SystemExit(f"the model server on port {port} did not start")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server's processes so far (its process group)."""
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[2]) == self.popen.pid:  # pgrp: start_new_session made it ours
+                total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return total
+
     def stop(self) -> None:
         os.killpg(self.popen.pid, 15)
         self.popen.wait(30)
@@ -129,40 +146,55 @@ class DefaultSession:
         return self.session.run(output_names, feeds)
 
 
-def in_process(model: OnnxModel | DefaultSession, batch: np.ndarray, calls: int) -> tuple[float, list[float]]:
-    """(images per second, latencies in seconds) of CALLS runs."""
+class Measured(NamedTuple):
+    throughput: float  # images per second
+    latencies: list[float]  # seconds, one per call
+    cpu_s: float  # CPU seconds of this side (the process in process; the client threads)
+    images: int
+
+
+def in_process(model: OnnxModel | DefaultSession, batch: np.ndarray, calls: int) -> Measured:
+    """CALLS runs; the CPU is this process's (its other threads are idle meanwhile)."""
     latencies = []
+    cpu = time.process_time()
     started = time.perf_counter()
     for _ in range(calls):
         begun = time.perf_counter()
         model.run({"images": batch}, OUTPUTS)
         latencies.append(time.perf_counter() - begun)
-    return calls * len(batch) / (time.perf_counter() - started), latencies
+    return Measured(calls * len(batch) / (time.perf_counter() - started), latencies,
+                    time.process_time() - cpu, calls * len(batch))
 
 
-def one_client(client: GraphPipeClient, image: np.ndarray,
-               calls: int) -> tuple[float, list[float]]:
+def one_client(client: GraphPipeClient, image: np.ndarray, calls: int) -> Measured:
+    """CALLS requests; the CPU is the client thread's own (encode, HTTP, decode)."""
     latencies = []
+    cpu = time.thread_time()
     started = time.perf_counter()
     for _ in range(calls):
         begun = time.perf_counter()
         client.infer(image, output_names=OUTPUTS)
         latencies.append(time.perf_counter() - begun)
-    return calls / (time.perf_counter() - started), latencies
+    return Measured(calls / (time.perf_counter() - started), latencies, time.thread_time() - cpu,
+                    calls)
 
 
 def concurrent_clients(clients: list[GraphPipeClient], images: list[np.ndarray],
-                       calls: int) -> tuple[float, list[float]]:
-    """Each client sends CALLS single-image requests back to back, all clients at once."""
+                       calls: int) -> Measured:
+    """Each client sends CALLS single-image requests back to back, all clients at once; the CPU
+    is the client threads' own."""
     latencies: list[float] = []
+    cpu: list[float] = []
     barrier = threading.Barrier(len(clients) + 1)
 
     def work(client: GraphPipeClient, image: np.ndarray) -> None:
         barrier.wait()
+        begun_cpu = time.thread_time()
         for _ in range(calls):
             begun = time.perf_counter()
             client.infer(image, output_names=OUTPUTS)
             latencies.append(time.perf_counter() - begun)
+        cpu.append(time.thread_time() - begun_cpu)
 
     threads = [threading.Thread(target=work, args=pair) for pair in zip(clients, images,
                                                                          strict=True)]
@@ -172,23 +204,26 @@ def concurrent_clients(clients: list[GraphPipeClient], images: list[np.ndarray],
     started = time.perf_counter()
     for thread in threads:
         thread.join()
-    return len(clients) * calls / (time.perf_counter() - started), latencies
+    return Measured(len(clients) * calls / (time.perf_counter() - started), latencies, sum(cpu),
+                    len(clients) * calls)
 
 
 def thread_study(model_path: Path, image: np.ndarray, batch8: np.ndarray,
-                 runs: int) -> list[tuple[int, float, float]]:
-    """(intra-op threads, median ms at batch 1, median ms at batch 8) for 1 thread and for every
-    available core (the server's default), interleaved."""
+                 runs: int) -> list[tuple[int, float, float, float, float]]:
+    """(intra-op threads, median ms at batch 1, median ms at batch 8, and the median CPU ms of
+    each) for 1 thread and for every available core (the server's default), interleaved."""
     counts = sorted({1, available_cores()})
     models = {count: OnnxModel(model_path, intra_op_threads=count) for count in counts}
     times: dict[tuple[int, int], list[float]] = {}
+    cpu: dict[tuple[int, int], list[float]] = {}
     for _ in range(runs):
         for count, model in models.items():
             for batch in (image, batch8):
-                _, latencies = in_process(model, batch, 1)
-                times.setdefault((count, len(batch)), []).extend(latencies)
-    return [(count, statistics.median(times[count, 1]) * 1000,
-             statistics.median(times[count, 8]) * 1000) for count in counts]
+                measured = in_process(model, batch, 1)
+                times.setdefault((count, len(batch)), []).extend(measured.latencies)
+                cpu.setdefault((count, len(batch)), []).append(measured.cpu_s)
+    return [(count, *(statistics.median(series[count, rows]) * 1000
+                      for series in (times, cpu) for rows in (1, 8))) for count in counts]
 
 
 def batch_rows(url: str) -> tuple[float, float]:
@@ -265,59 +300,72 @@ def run(args) -> str:
     images = [rng.standard_normal((1, 3, 224, 224), dtype=np.float32) for _ in range(CLIENTS)]
     batch8 = np.concatenate(images)
     flags = args.server_flags.split()
-    model = OnnxModel(model_path, spinning="--spinning" in flags)
+    threads_flag = flags[flags.index("--threads") + 1] if "--threads" in flags else None
+    model = OnnxModel(model_path, spinning="--spinning" in flags,
+                      intra_op_threads=int(threads_flag) if threads_flag else None)
     default = DefaultSession(model_path)
-    batching = ServerProcess(model_path, free_port(), "--max-batch", str(BATCHING_MAX_BATCH),
-                             *flags)
-    unbatched = ServerProcess(model_path, free_port(), "--max-batch", "1", *flags)
-    results: dict[str, list] = {key: [] for key in (
-        "default1", "inproc1", "server1", "default8", "inproc8", "batched8", "unbatched8")}
+    servers = {
+        "batched8": ServerProcess(model_path, free_port(), "--max-batch", str(BATCHING_MAX_BATCH),
+                                  *flags),
+        "halfbatch8": ServerProcess(model_path, free_port(), "--max-batch",
+                                    str(HALF_BATCH), *flags),
+        "unbatched8": ServerProcess(model_path, free_port(), "--max-batch", "1", *flags),
+    }
+    servers["server1"] = servers["batched8"]
+    results: dict[str, list] = {key: [] for key in LOADS}
     latencies: dict[str, list[float]] = {key: [] for key in results}
+    cpu_ms = {side: {key: [] for key in results} for side in ("this", "server")}
     runs_rows = [0.0, 0.0]  # rows and model runs of the batching server under 8 clients
     try:
-        single = GraphPipeClient(batching.url)
-        batched_clients = [GraphPipeClient(batching.url) for _ in range(CLIENTS)]
-        unbatched_clients = [GraphPipeClient(unbatched.url) for _ in range(CLIENTS)]
+        single = GraphPipeClient(servers["server1"].url)
+        clients = {key: [GraphPipeClient(servers[key].url) for _ in range(CLIENTS)]
+                   for key in ("batched8", "halfbatch8", "unbatched8")}
+        loads = {
+            "default1": lambda: in_process(default, images[0], args.single_calls),
+            "inproc1": lambda: in_process(model, images[0], args.single_calls),
+            "server1": lambda: one_client(single, images[0], args.single_calls),
+            "default8": lambda: in_process(default, batch8, args.batch_calls),
+            "inproc8": lambda: in_process(model, batch8, args.batch_calls),
+            **{key: (lambda key=key: concurrent_clients(clients[key], images, args.batch_calls))
+               for key in clients},
+        }
         for warm in range(2):  # warm-up: sessions, connections, allocator
             in_process(model, images[0], 3)
             in_process(model, batch8, 1)
             in_process(default, images[0], 3)
             in_process(default, batch8, 1)
             one_client(single, images[0], 3)
-            concurrent_clients(batched_clients, images, 2)
-            concurrent_clients(unbatched_clients, images, 1)
+            for key in clients:
+                concurrent_clients(clients[key], images, 2)
         for round_ in range(args.rounds):
-            for key, measure in (
-                ("default1", lambda: in_process(default, images[0], args.single_calls)),
-                ("inproc1", lambda: in_process(model, images[0], args.single_calls)),
-                ("server1", lambda: one_client(single, images[0], args.single_calls)),
-                ("default8", lambda: in_process(default, batch8, args.batch_calls)),
-                ("inproc8", lambda: in_process(model, batch8, args.batch_calls)),
-                ("batched8", lambda: concurrent_clients(batched_clients, images,
-                                                        args.batch_calls)),
-                ("unbatched8", lambda: concurrent_clients(unbatched_clients, images,
-                                                          args.batch_calls)),
-            ):
-                before = batch_rows(batching.url) if key == "batched8" else None
-                throughput, times = measure()
-                results[key].append(throughput)
-                latencies[key].extend(times)
+            for key, measure in loads.items():
+                server = servers.get(key)
+                before = batch_rows(server.url) if key == "batched8" else None
+                server_cpu = server.cpu_seconds() if server else 0.0
+                measured = measure()
+                results[key].append(measured.throughput)
+                latencies[key].extend(measured.latencies)
+                cpu_ms["this"][key].append(measured.cpu_s / measured.images * 1000)
+                if server:
+                    cpu_ms["server"][key].append(
+                        (server.cpu_seconds() - server_cpu) / measured.images * 1000)
                 if before is not None:
-                    after = batch_rows(batching.url)
+                    after = batch_rows(server.url)
                     runs_rows[0] += after[0] - before[0]
                     runs_rows[1] += after[1] - before[1]
-            print(f"round {round_ + 1}: " + ", ".join(
+            print(f"round {round_ + 1} (load {os.getloadavg()[0]:.2f}): " + ", ".join(
                 f"{key} {values[-1]:.1f}/s" for key, values in results.items()), file=sys.stderr)
     finally:
-        batching.stop()
-        unbatched.stop()
+        for server in {id(server): server for server in servers.values()}.values():
+            server.stop()
     flat_s, json_s, flat_bytes, json_bytes = codec_times(images[0], args.codec_repeats)
     threads = thread_study(model_path, images[0], batch8, args.thread_runs)
-    return report(args, results, latencies, (flat_s, json_s, flat_bytes, json_bytes), threads,
+    return report(args, results, latencies, cpu_ms, (flat_s, json_s, flat_bytes, json_bytes),
+                  threads,
                   runs_rows[0] / max(runs_rows[1], 1), load_before, os.getloadavg())
 
 
-def report(args, results, latencies, codec, threads, mean_batch, load_before,
+def report(args, results, latencies, cpu_ms, codec, threads, mean_batch, load_before,
            load_after) -> str:
     def ratio(numerator: str, *denominators: str) -> list[float]:
         """Each round's NUMERATOR over the fastest of DENOMINATORS in that round."""
@@ -336,27 +384,48 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
     batch_server_settings = ratio("batched8", "inproc8")
     batch_defaults = ratio("batched8", "default8")
     gain = ratio("batched8", "unbatched8")
+    half_ratio = ratio("halfbatch8", "inproc8", "default8")
+
+    def cpu_ratio(in_process: str, served: str) -> list[float]:
+        """Each round's CPU per image in process over the server's plus its clients': the
+        throughput ratio to expect when every core is busy, which a busy machine's
+        scheduling (a server process of its own gets its own share) does not blur."""
+        return [model / (server + client) for model, server, client in zip(
+            cpu_ms["this"][in_process], cpu_ms["server"][served], cpu_ms["this"][served],
+            strict=True)]
     flat_s, json_s, flat_bytes, json_bytes = codec
 
     def verdict(values: list[float], target: float) -> str:
         return "met" if statistics.median(values) >= target else "NOT met"
 
-    spinning = "on" if "--spinning" in args.server_flags.split() else "off"
+    flags = args.server_flags.split()
+    spinning = "on" if "--spinning" in flags else "off"
+    intra_op = flags[flags.index("--threads") + 1] if "--threads" in flags else available_cores()
     rows = [
         ("In-process, ONNX Runtime defaults, batch 1", "default1", "spinning on"),
         ("In-process, the server's settings, batch 1", "inproc1", f"spinning {spinning}"),
         ("Server, one client, batch 1", "server1", "batching server"),
         ("In-process, ONNX Runtime defaults, batch 8", "default8", "spinning on"),
         ("In-process, the server's settings, batch 8", "inproc8", f"spinning {spinning}"),
-        ("Server, 8 clients, dynamic batching", "batched8", "batching server"),
+        ("Server, 8 clients, dynamic batching", "batched8",
+         f"`--max-batch {BATCHING_MAX_BATCH}`"),
+        ("Server, 8 clients, dynamic batching, half batches", "halfbatch8",
+         f"`--max-batch {HALF_BATCH}`"),
         ("Server, 8 clients, `--max-batch 1`", "unbatched8", "no batching"),
     ]
-    table = ["| load | images/s (median of rounds) | p50 ms | p99 ms | note |",
-             "|---|---:|---:|---:|---|"]
+
+    def cpu(side: str, key: str) -> str:
+        values = cpu_ms[side][key]
+        return f"{statistics.median(values):.1f}" if values else "-"
+
+    table = ["| load | images/s (median of rounds) | p50 ms | p99 ms | CPU ms per image: in "
+             "process or client / server | note |",
+             "|---|---:|---:|---:|---:|---|"]
     for label, key, note in rows:
         table.append(f"| {label} | {statistics.median(results[key]):.2f} | "
                      f"{percentile_ms(latencies[key], 0.5):.1f} | "
-                     f"{percentile_ms(latencies[key], 0.99):.1f} | {note} |")
+                     f"{percentile_ms(latencies[key], 0.99):.1f} | "
+                     f"{cpu('this', key)} / {cpu('server', key)} | {note} |")
     command = ("`.venv/bin/python -m bench.graphpipe "
                + " ".join(args.argv_for_doc) + "`")
     lines = [
@@ -369,12 +438,12 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"- Model: the exported stand-in CheXNet (DenseNet-121, ~5.7 GFLOP per image), outputs "
         f"`probs` and `cams` asked for on every call. In process two ways: ONNX Runtime's "
         f"default session options (spinning on), and the server's settings (intra-op threads "
-        f"{available_cores()}, inter-op 1, spinning {spinning}); each ratio is against the "
+        f"{intra_op}, inter-op 1, spinning {spinning}); each ratio is against the "
         f"faster of the two in its round.",
         f"- Server: the Procfile's `model:` command (uvicorn {_version('uvicorn')} with "
         f"httptools), extra flags `{args.server_flags or 'none'}`; the batching server with "
         f"`--max-batch {BATCHING_MAX_BATCH} --max-wait-ms {DEFAULT_MAX_WAIT_MS:g}`, the other "
-        f"with the default `--max-batch 1`. Clients: `inference.graphpipe.client.GraphPipeClient`, one per thread, in "
+        f"with the default `--max-batch 1`, a third with `--max-batch {HALF_BATCH}`. Clients: `inference.graphpipe.client.GraphPipeClient`, one per thread, in "
         f"the benchmark process, on 127.0.0.1.",
         f"- {args.rounds} rounds, each running every load in turn ({args.single_calls} calls at "
         f"batch 1, {args.batch_calls} calls per client or batch-8 run), after a warm-up. "
@@ -393,6 +462,12 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"{spread(batch_ratio)} | >= 0.95: {verdict(batch_ratio, 0.95)} |",
         f"| ... against ONNX Runtime defaults / against the server's settings | "
         f"{spread(batch_defaults)} / {spread(batch_server_settings)} | |",
+        f"| ... the same with `--max-batch {HALF_BATCH}` (half batches) | {spread(half_ratio)} | |",
+        f"| CPU per image, in process (server's settings) / server + client: one client, "
+        f"batch 1 | {spread(cpu_ratio('inproc1', 'server1'))} | the ratio on busy cores |",
+        f"| ... 8 clients, batching; with `--max-batch {HALF_BATCH}` | "
+        f"{spread(cpu_ratio('inproc8', 'batched8'))}; "
+        f"{spread(cpu_ratio('inproc8', 'halfbatch8'))} | |",
         f"| 8 clients: batching / `--max-batch 1` | {spread(gain)} | gain (mean rows per "
         f"model run with batching: {mean_batch:.2f}) |",
         f"| JSON / flatbuffer, encode + decode of one [1,3,224,224] request | "
@@ -404,10 +479,11 @@ def report(args, results, latencies, codec, threads, mean_batch, load_before,
         f"ONNX Runtime intra-op threads, in process, median of {args.thread_runs} runs each "
         f"(interleaved, after the loads above):",
         "",
-        "| intra-op threads | batch 1 ms | batch 8 ms | batch 8 ms per image |",
-        "|---:|---:|---:|---:|",
-        *[f"| {count} | {one:.1f} | {eight:.1f} | {eight / 8:.1f} |"
-          for count, one, eight in threads],
+        "| intra-op threads | batch 1 ms | batch 8 ms | batch 8 ms per image | CPU ms, batch 1 | "
+        "CPU ms per image, batch 8 |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *[f"| {count} | {one:.1f} | {eight:.1f} | {eight / 8:.1f} | {cpu_one:.1f} | "
+          f"{cpu_eight / 8:.1f} |" for count, one, eight, cpu_one, cpu_eight in threads],
         "",
     ]
     return "\n".join(lines)

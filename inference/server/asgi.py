@@ -9,8 +9,8 @@ flatbuffer request (`inference.server.endpoint`). Control paths as graphpipe-go 
 uvicorn (with httptools) parses HTTP, keeps connections alive and refuses malformed framing with
 a 400; this app reads the body up to the limit (a Content-Length over it is refused before a byte
 is read, and uvicorn drops the rest, so the connection stays usable), answers every mistake with a
-plain-text 4xx, runs the model off the event loop, and logs one line per request without its
-contents.
+plain-text 4xx, runs the model off the event loop (but for a lone client's request, run in it:
+no thread hand-over), and logs one line per request without its contents.
 """
 
 import asyncio
@@ -141,8 +141,10 @@ class GraphPipeApp:
 
     async def _infer(self, body: bytes) -> Answer:
         """Decoding, checking and encoding here; the model on the batching queue's inference
-        thread, awaited without holding a thread (one hand-over each way). With the response
-        cache, whose rows may be files, the whole answer is made on a thread of our pool."""
+        thread, awaited without holding a thread (one hand-over each way), or, for a lone
+        client with nothing queued, right here (`BatchingModel.run_here`: no hand-over; the
+        event loop waits for that one run). With the response cache, whose rows may be files,
+        the whole answer is made on a thread of our pool."""
         submit = getattr(self.endpoint.model, "submit", None)
         if self.endpoint.cache is not None or submit is None:
             loop = asyncio.get_running_loop()
@@ -151,7 +153,11 @@ class GraphPipeApp:
         if isinstance(prepared, Answer):
             return prepared
         try:
-            outputs = await asyncio.wrap_future(submit(prepared.feeds, prepared.output_names))
+            run_here = getattr(self.endpoint.model, "run_here", None)
+            outputs = run_here(prepared.feeds, prepared.output_names) if run_here else None
+            if outputs is None:
+                outputs = await asyncio.wrap_future(submit(prepared.feeds,
+                                                           prepared.output_names))
         except Exception as error:  # whatever the runtime raises, the caller gets a 500
             return self.endpoint.failure(error)
         return self.endpoint.encoded(outputs)

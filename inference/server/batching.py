@@ -11,6 +11,11 @@ It stops waiting early when every caller that could still send something is alre
 client alone never waits, even beside idle keep-alive connections. A request of
 `max_batch` rows or more runs on its own; `max_batch=1` turns batching off. If a shared run fails,
 each request is run alone, so one bad request cannot fail its neighbours.
+
+`run_here` lets a lone caller skip the queue: when it is the only caller that could send anything
+and nothing is queued or running, it runs the model on its own thread (the server's event loop),
+saving the hand-over to the inference thread and back (two thread wake-ups per request,
+docs/benchmarks.md "GraphPipe server"). With company it answers None and the caller queues.
 """
 
 import logging
@@ -55,6 +60,7 @@ class BatchingModel:
         self._pending: deque[Job] = deque()
         self._changed = threading.Condition()
         self._closing = False
+        self._running = False  # a model run in progress, on the inference thread or run_here's
         self._thread = threading.Thread(target=self._serve, name="inference", daemon=True)
         self._thread.start()
 
@@ -75,6 +81,25 @@ class BatchingModel:
             self._pending.append(job)
             self._changed.notify_all()
         return job.future
+
+    def run_here(self, feeds: dict[str, np.ndarray],
+                 output_names: list[str]) -> list[np.ndarray] | None:
+        """The outputs, run on the calling thread, when the caller is alone (the only caller
+        `expected_callers` counts, nothing queued or running); None, without running, when not."""
+        if self.expected_callers is None or self.expected_callers() > 1:
+            return None
+        with self._changed:
+            if self._pending or self._running or self._closing:
+                return None
+            self._running = True
+        try:
+            self.on_batch(request_rows(feeds) or 1)
+            return self.model.run(feeds, output_names)
+        finally:
+            with self._changed:
+                self._running = False
+                if self._pending or self._closing:  # else the inference thread sleeps on
+                    self._changed.notify_all()
 
     def close(self) -> None:
         """Finish the queued requests, then stop the inference thread."""
@@ -97,10 +122,12 @@ class BatchingModel:
 
     def _next_batch(self) -> list[Job] | None:
         with self._changed:
-            while not self._pending:
-                if self._closing:
+            self._running = False
+            while not self._pending or self._running:  # running: run_here's, on its thread
+                if self._closing and not self._pending:
                     return None
                 self._changed.wait()
+            self._running = True
             first = self._pending.popleft()
             batch = [first]
             if first.rows is None or first.rows >= self.max_batch:

@@ -2,7 +2,8 @@
 
 HTTP is uvicorn's (httptools parser, asyncio), a maintained production server; what each path
 answers is the ASGI app in `inference.server.asgi`. The model runs on one inference thread behind
-a dynamic batching queue (`inference.server.batching`). SIGTERM, SIGINT and `/control/shutdown`
+a dynamic batching queue (`inference.server.batching`), or, for a lone client with nothing queued,
+on the event loop's thread (no hand-over). SIGTERM, SIGINT and `/control/shutdown`
 stop taking model requests (503), finish those in flight, then stop uvicorn (which closes idle
 keep-alive connections and waits for the rest) and exit 0. Flags: `python -m inference.server
 --help` (`inference.server.options`).

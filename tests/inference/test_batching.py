@@ -110,6 +110,71 @@ def test_a_lone_caller_does_not_wait(batching):
     assert time.perf_counter() - started < 0.5
 
 
+def test_a_full_batch_runs_without_waiting_out_the_window(batching):
+    model = batching(max_batch=3, max_wait_s=5.0)  # no caller count: only a full batch stops it
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(3) as pool:
+        answers = [future.result(10) for future in
+                   [pool.submit(model.run, rows(i), ["double"]) for i in range(3)]]
+
+    assert time.perf_counter() - started < 2.0
+    assert model.model.runs == [3]
+    for i, [double] in enumerate(answers):
+        np.testing.assert_array_equal(double, rows(i)["x"] * 2)
+
+
+def test_a_lone_caller_runs_on_its_own_thread(batching):
+    model = batching(max_batch=8, expected_callers=lambda: 1)
+    threads = []
+    original = model.model.run
+    model.model.run = lambda *args: threads.append(threading.current_thread()) or original(*args)
+
+    [double, total] = model.run_here(rows(0), ["double", "total"])
+
+    assert threads == [threading.current_thread()]
+    np.testing.assert_array_equal(double, rows(0)["x"] * 2)
+    np.testing.assert_array_equal(total, [1])
+    assert model.model.runs == [1]
+
+
+@pytest.mark.parametrize("callers", [None, 2])
+def test_with_company_or_no_caller_count_run_here_declines(batching, callers):
+    model = batching(max_batch=8, expected_callers=None if callers is None else lambda: callers)
+    assert model.run_here(rows(0), ["double"]) is None
+    assert model.model.runs == []
+
+
+def test_run_here_declines_while_a_run_is_in_progress_or_queued(batching):
+    model = batching(max_batch=1, expected_callers=lambda: 1)
+    model.model.gate.clear()
+    with ThreadPoolExecutor(2) as pool:
+        running = pool.submit(model.run, rows(0), ["double"])
+        assert model.model.entered.wait(10)
+        queued = pool.submit(model.run, rows(1), ["double"])
+        declined = model.run_here(rows(2), ["double"])
+        model.model.gate.set()
+        running.result(10), queued.result(10)
+    assert declined is None
+    assert model.model.runs == [1, 1]
+
+
+def test_queued_requests_wait_for_a_run_here_to_finish(batching):
+    model = batching(max_batch=8, max_wait_s=0.0, expected_callers=lambda: 1)
+    model.model.gate.clear()
+    with ThreadPoolExecutor(1) as pool:
+        here = pool.submit(model.run_here, rows(0), ["double"])
+        assert model.model.entered.wait(10)
+        queued = model.submit(rows(1), ["double"])
+        time.sleep(0.2)
+        assert not queued.done()  # one model run at a time
+        model.model.gate.set()
+        [double] = queued.result(10)
+        assert here.result(10) is not None
+    np.testing.assert_array_equal(double, rows(1)["x"] * 2)
+    assert model.model.runs == [1, 1]
+
+
 def test_without_a_caller_count_a_request_waits_for_company(batching):
     model = batching(max_batch=8, max_wait_s=0.3)
 

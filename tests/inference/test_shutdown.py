@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from inference.graphpipe import wire
+from inference.server.batching import BatchingModel
 from inference.server.endpoint import ModelEndpoint
 from inference.server.runtime import OnnxModel
 from inference.server.http_server import GraphPipeServer
@@ -80,7 +81,8 @@ def test_a_shutdown_request_stops_the_process_cleanly(tiny_onnx, method):
     server.stop()
 
 
-def test_sigterm_lets_the_requests_in_flight_finish(tiny_onnx):
+@pytest.mark.parametrize("clients", [1, 4])  # 1: a lone client, whose runs are on the event loop
+def test_sigterm_lets_the_requests_in_flight_finish(tiny_onnx, clients):
     server, url = start_server(tiny_onnx, "--max-batch", "1")
     images = np.random.default_rng(6).standard_normal((1, 3, 224, 224), dtype=np.float32)
     body = wire.encode_infer_request([images])
@@ -97,8 +99,8 @@ def test_sigterm_lets_the_requests_in_flight_finish(tiny_onnx):
                 if response.status_code != 200:
                     return
 
-    with ThreadPoolExecutor(4) as pool:
-        for _ in range(4):
+    with ThreadPoolExecutor(clients) as pool:
+        for _ in range(clients):
             pool.submit(keep_asking)
         wait_until(lambda: len(answers) >= 8, timeout=30, what="eight answers")
         server.signal(signal.SIGTERM)
@@ -120,3 +122,38 @@ def test_an_unknown_control_path_is_a_404(server_url):
     response = requests.get(server_url + "/control/reboot", timeout=10)
     assert response.status_code == 404
     assert "/control/is_ready" in response.text
+
+
+def test_a_lone_clients_run_on_the_event_loop_is_drained(tiny_onnx, image_batch):
+    """What SIGTERM does (drain, from the main thread) while a lone client's run holds the loop."""
+    model = HeldModel(OnnxModel(tiny_onnx))
+    batching = BatchingModel(model, max_batch=1)
+    server = GraphPipeServer(("127.0.0.1", 0), ModelEndpoint(batching))
+    batching.expected_callers = server.active_clients
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    run_threads = []
+    original = model.run
+    model.run = lambda *args: run_threads.append(threading.current_thread().name) or original(*args)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            in_flight = pool.submit(requests.post, url, data=wire.encode_infer_request([image_batch]),
+                                    timeout=30)
+            assert model.entered.wait(10)
+            drained = pool.submit(server.drain, 10)
+            assert server.draining.wait(10)
+            assert not drained.done()  # waits for the run on the event loop
+            model.gate.set()
+            assert drained.result(10) is True
+            finished = in_flight.result(10)
+        refused = requests.post(url, data=wire.encode_infer_request([image_batch]), timeout=10)
+    finally:
+        model.gate.set()
+        server.shutdown()
+        server.server_close()
+        batching.close()
+    assert run_threads == ["http"]  # not the inference thread: no hand-over
+    assert finished.status_code == 200
+    [probs] = wire.decode_infer_response(finished.content)
+    np.testing.assert_allclose(probs, expected_outputs(image_batch)[0], rtol=1e-5, atol=1e-6)
+    assert refused.status_code == 503
