@@ -14,13 +14,14 @@ network), each page --requests times after a few warm-up requests, as a clinicia
 - the history as it opens (newest first, page 1);
 - the history filtered by a flagged finding and a patient search;
 - page 100 of the history;
+- a patient's page (all of one patient's studies, with the findings' trends);
 - a result page (another done study each time; writes its audit event);
 - a /metrics scrape (staff), which counts studies per status and reads the last hour;
 - the worklist page and its JSON (polled every 10 s by an open worklist), with Pneumothorax urgent
   and Effusion priority in the seeded threshold sets (set in place, bench database only).
 
-Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints the
-PostgreSQL plan of the history's queries. As in the web process, what Django and the views
+Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints, for each
+timed page, the PostgreSQL plans (EXPLAIN (ANALYZE, BUFFERS)) of one request's slowest queries. As in the web process, what Django and the views
 loaded is frozen out of Python's full garbage collections first (`chexweb/wsgi.py`);
 --no-gc-freeze shows the pages without that.
 """
@@ -255,67 +256,81 @@ def percentile(values: list[float], quantile: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(quantile * len(ordered) + 0.5) - 1))]
 
 
-def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float], list[int]]]:
+def clients():
+    """A clinician's and a staff member's test clients; Pneumothorax urgent and Effusion
+    priority in the seeded threshold sets (for the worklist)."""
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from diagnoses.models import Study
-
-    if gc_freeze:
-        import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
-    clinician = User.objects.get(username="bench-clinician-0")
-    client = Client()
-    client.force_login(clinician)
-    staff = Client()
-    staff.force_login(User.objects.get(username="bench-reviewer"))  # reviewers are staff
-    User.objects.filter(username="bench-reviewer").update(is_staff=True)
-    count = requests + WARM_UP
-    patient_ids = list(Study.objects.order_by("?").values_list("patient_id", flat=True)[:count])
-    done_ids = list(Study.objects.filter(status="done").order_by("?")
-                    .values_list("pk", flat=True)[:count])
-    findings = ["Effusion", "Infiltration", "Atelectasis", "Nodule", "Pneumothorax"]
-    cases = [
-        ("history", "/studies/", ["/studies/"] * count),
-        ("history filtered", "/studies/?flagged_finding=F&search=P00012",
-         [f"/studies/?flagged_finding={findings[n % len(findings)]}&search={pid[:6]}"
-          for n, pid in enumerate(patient_ids)]),
-        ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count),
-        ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids]),
-        ("worklist", "/studies/worklist/", ["/studies/worklist/"] * count),
-        ("worklist poll", "/studies/worklist.json", ["/studies/worklist.json"] * count),
-    ]
     from diagnoses.models import ThresholdSet
 
     ThresholdSet.objects.filter(model_version__identity__startswith=SEED_MARK).update(
         urgencies={"Pneumothorax": "urgent", "Effusion": "priority"})
-    results = [(name, shown, *timed_requests(client, paths))
-               for name, shown, paths in cases]
-    results.append(("metrics scrape", "/metrics",
-                    *timed_requests(staff, ["/metrics"] * count)))
-    return results
+    client = Client()
+    client.force_login(User.objects.get(username="bench-clinician-0"))
+    staff = Client()
+    staff.force_login(User.objects.get(username="bench-reviewer"))  # reviewers are staff
+    User.objects.filter(username="bench-reviewer").update(is_staff=True)
+    return client, staff
 
 
-def explain() -> None:
-    """The plans of the history's queries (as it opens, and filtered), PostgreSQL only."""
+def cases(count: int) -> list[tuple[str, str, list[str], bool]]:
+    """(page, path shown, paths to request, as staff) for each timed page."""
+    from diagnoses.models import Study
+    from diagnoses.presenters import patient_url
+
+    patient_ids = list(Study.objects.order_by("?").values_list("patient_id", flat=True)[:count])
+    done_ids = list(Study.objects.filter(status="done").order_by("?")
+                    .values_list("pk", flat=True)[:count])
+    findings = ["Effusion", "Infiltration", "Atelectasis", "Nodule", "Pneumothorax"]
+    return [
+        ("history", "/studies/", ["/studies/"] * count, False),
+        ("history filtered", "/studies/?flagged_finding=F&search=P00012",
+         [f"/studies/?flagged_finding={findings[n % len(findings)]}&search={pid[:6]}"
+          for n, pid in enumerate(patient_ids)], False),
+        ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count, False),
+        ("patient page", "/studies/patient/?id=<patient>",
+         [patient_url(pid) for pid in reversed(patient_ids)], False),
+        ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids], False),
+        ("worklist", "/studies/worklist/", ["/studies/worklist/"] * count, False),
+        ("worklist poll", "/studies/worklist.json", ["/studies/worklist.json"] * count, False),
+        ("metrics scrape", "/metrics", ["/metrics"] * count, True),
+    ]
+
+
+def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float], list[int]]]:
+    if gc_freeze:
+        import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
+    client, staff = clients()
+    count = requests + WARM_UP
+    return [(name, shown, *timed_requests(staff if as_staff else client, paths))
+            for name, shown, paths, as_staff in cases(count)]
+
+
+def explain(slowest: int = 3) -> None:
+    """For each timed page, one request's slowest SELECTs with their PostgreSQL plans (EXPLAIN
+    (ANALYZE, BUFFERS)), in the order of their time in that request."""
     from django.db import connection
-
-    from diagnoses import selectors
-    from diagnoses.selectors import StudyFilters
+    from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         print("--explain: PostgreSQL only")
         return
-    for filters in (StudyFilters(), StudyFilters(flagged_finding="Effusion", search="P00012")):
-        studies = selectors.study_list(filters=filters)
-        for what, queryset in (("count", studies.order_by().values("pk")),
-                               ("page 1", studies[:25])):
-            sql, params = queryset.query.sql_with_params()
-            if what == "count":
-                sql = f"SELECT COUNT(*) FROM ({sql}) counted"
+    client, staff = clients()
+    for name, _, paths, as_staff in cases(2):
+        (staff if as_staff else client).get(paths[1])  # warm
+        with CaptureQueriesContext(connection) as captured:
+            (staff if as_staff else client).get(paths[0])
+        selects = sorted((q for q in captured.captured_queries
+                          if q["sql"].lstrip().upper().startswith("SELECT")),
+                         key=lambda q: -float(q["time"]))[:slowest]
+        print(f"=== {name} ({paths[0]}): {len(captured)} queries, slowest "
+              f"{', '.join(str(round(float(q['time']) * 1000, 1)) for q in selects)} ms")
+        for query in selects:
             with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-            print(f"--- {what}, {filters}:\n{plan}")
+            print(f"--- {query['sql'][:300]}\n{plan}\n")
 
 
 def machine() -> str:

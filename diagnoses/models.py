@@ -124,6 +124,8 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        # /metrics reads the studies finished in the last hour (migration 0014).
+        indexes = [models.Index(fields=["finished_at"], name="diagnoses_study_finish_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["sop_instance_uid"], condition=~models.Q(sop_instance_uid=""),
@@ -270,6 +272,8 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # /metrics reads the predictions stored in the last hour (migration 0014).
+        indexes = [models.Index(fields=["created_at"], name="diagnoses_pred_created_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "model_version", "preprocessing"],
