@@ -1,14 +1,20 @@
 """Issue 19 item 8, the history at a million studies: its count stops at a cap (past it, pages
-go on by Next), and the history, patient and result pages ask as many queries for many studies
-as for a few (no query per row; docs/benchmarks.md, "Pages")."""
+go on by Next), so does the navigation's urgent count on every page, and the history, patient
+and result pages ask as many queries for many studies as for a few (no query per row;
+docs/benchmarks.md, "Pages")."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from diagnoses import model_versions
+from diagnoses.models import ModelVersion
 from diagnoses.presenters import patient_url
+from diagnoses.templatetags import worklist as navigation
 from diagnoses.web import history, pagination
+from diagnoses.worklist import urgent_unread_count
+from inference.findings import FINDINGS
 from tests.factories import (
     model_version_create,
     prediction_add,
@@ -101,3 +107,32 @@ def test_the_result_page_asks_no_query_per_study_of_the_patient(as_clinician, cl
     count = len(queries_of(as_clinician, path))
     studies_read(clinician, reviewer, 12, patient_id="PAT-2")
     assert len(queries_of(as_clinician, path)) == count
+
+
+@pytest.fixture
+def urgent_version():
+    """Pneumothorax and Mass urgent: a reading may flag two urgent findings."""
+    version = ModelVersion.objects.create(identity="u" * 64, name="CheXNet", state="active")
+    model_versions.threshold_set_create(
+        model_version=version, thresholds={name: 0.5 for name in FINDINGS},
+        urgencies={"Pneumothorax": "urgent", "Mass": "urgent", "Effusion": "priority"})
+    return version
+
+
+def urgent_studies(clinician, version, count: int, flagged=("Pneumothorax", "Mass")) -> None:
+    for _ in range(count):
+        prediction_add(study=study_stored(uploaded_by=clinician), model_version=version,
+                       probabilities={name: 0.9 for name in flagged})
+
+
+@pytest.mark.parametrize("studies, shown", [(2, "2"), (3, "3"), (4, "3+"), (9, "3+")])
+def test_the_navigation_counts_urgent_studies_up_to_its_cap(as_clinician, clinician,
+                                                            urgent_version, monkeypatch,
+                                                            studies, shown):
+    monkeypatch.setattr(navigation, "BADGE_CAP", 3)
+    urgent_studies(clinician, urgent_version, studies)  # two urgent findings each
+    urgent_studies(clinician, urgent_version, 2, flagged=("Effusion",))  # priority only
+    page = history_page(as_clinician)
+    assert f'title="urgent studies not signed off">{shown}<' in page
+    assert urgent_unread_count() == studies  # without a cap (the worklist): exact
+    assert urgent_unread_count(cap=3) == min(studies, 4)
