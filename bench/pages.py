@@ -298,16 +298,17 @@ def cases(count: int) -> list[tuple[str, str, list[str], bool]]:
     ]
 
 
-def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float], list[int]]]:
+def measure(requests: int, gc_freeze: bool, pages: list[str]
+            ) -> list[tuple[str, str, list[float], list[int]]]:
     if gc_freeze:
         import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
     client, staff = clients()
     count = requests + WARM_UP
     return [(name, shown, *timed_requests(staff if as_staff else client, paths))
-            for name, shown, paths, as_staff in cases(count)]
+            for name, shown, paths, as_staff in cases(count) if not pages or name in pages]
 
 
-def explain(slowest: int = 3) -> None:
+def explain(pages: list[str], slowest: int = 3) -> None:
     """For each timed page, one request's slowest SELECTs with their PostgreSQL plans (EXPLAIN
     (ANALYZE, BUFFERS)), in the order of their time in that request."""
     from django.db import connection
@@ -318,6 +319,8 @@ def explain(slowest: int = 3) -> None:
         return
     client, staff = clients()
     for name, _, paths, as_staff in cases(2):
+        if pages and name not in pages:
+            continue
         (staff if as_staff else client).get(paths[1])  # warm
         with CaptureQueriesContext(connection) as captured:
             (staff if as_staff else client).get(paths[0])
@@ -354,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--page", action="append", default=[], dest="pages",
+                        help="time (and explain) only this page, by its name in the table "
+                             "(\"history\", \"patient page\"...); repeat for more; default all")
     parser.add_argument("--seed-only", action="store_true",
                         help="seed (when needed), measure nothing")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
@@ -378,9 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_only:
         return 0
     if args.explain:
-        explain()
+        explain(args.pages)
     load_before = machine()
-    results = measure(args.requests, args.gc_freeze)
+    results = measure(args.requests, args.gc_freeze, args.pages)
     print(f"{args.studies} studies{'' if args.gc_freeze else ', no gc.freeze()'}; "
           f"{load_before}; "
           f"load at the end "
