@@ -14,13 +14,14 @@ network), each page --requests times after a few warm-up requests, as a clinicia
 - the history as it opens (newest first, page 1);
 - the history filtered by a flagged finding and a patient search;
 - page 100 of the history;
+- a patient's page (all of one patient's studies, with the findings' trends);
 - a result page (another done study each time; writes its audit event);
 - a /metrics scrape (staff), which counts studies per status and reads the last hour;
 - the worklist page and its JSON (polled every 10 s by an open worklist), with Pneumothorax urgent
   and Effusion priority in the seeded threshold sets (set in place, bench database only).
 
-Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints the
-PostgreSQL plan of the history's queries. As in the web process, what Django and the views
+Prints p50 and p95 in milliseconds and the SQL queries per request; --explain prints, for each
+timed page, the PostgreSQL plans (EXPLAIN (ANALYZE, BUFFERS)) of one request's slowest queries. As in the web process, what Django and the views
 loaded is frozen out of Python's full garbage collections first (`chexweb/wsgi.py`);
 --no-gc-freeze shows the pages without that.
 """
@@ -97,10 +98,16 @@ def seed(studies: int, rng: random.Random) -> None:
     )
     from inference.findings import FINDINGS
 
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic():
-        for model in (FindingVerdict, Review, Finding, Prediction, AuditEvent, Study,
-                      ThresholdSet, ModelVersion):
-            model.objects.all().delete()
+        models = (FindingVerdict, Review, Finding, Prediction, AuditEvent, Study, ThresholdSet,
+                  ModelVersion)
+        if postgres:  # a million rows deleted by the ORM would take an hour
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {', '.join(m._meta.db_table for m in models)} CASCADE")
+        else:
+            for model in models:
+                model.objects.all().delete()
         User.objects.filter(username__startswith="bench-").delete()
     clinicians = [User.objects.create_user(f"bench-clinician-{n}", password="bench-password-1")
                   for n in range(10)]
@@ -117,9 +124,32 @@ def seed(studies: int, rng: random.Random) -> None:
         (old, new)}
     heatmaps = [[[[round(rng.random(), 6) for _ in range(7)] for _ in range(7)]
                  for _ in FINDINGS] for _ in range(20)]
+    now = timezone.now()
+    started = time.monotonic()
+    if postgres:
+        from bench.pages_seed_postgres import seed_postgres
+
+        seed_postgres(studies=studies, seed=rng.randrange(10**6),
+                      clinician_ids=[user.pk for user in clinicians], reviewer_id=reviewer.pk,
+                      versions=(old, new), thresholds=thresholds, heatmaps=heatmaps, now=now)
+    else:
+        _seed_orm(studies, rng, now, clinicians, reviewer, (old, new), thresholds, heatmaps)
+    print(f"seeded {studies} studies in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    vacuum_started = time.monotonic()
+    with connection.cursor() as cursor:  # as autovacuum leaves a database that grew slowly
+        cursor.execute("VACUUM ANALYZE" if postgres else "ANALYZE")
+    print(f"vacuumed and analysed in {time.monotonic() - vacuum_started:.0f} s",
+          file=sys.stderr)
+
+
+def _seed_orm(studies, rng, now, clinicians, reviewer, versions, thresholds, heatmaps) -> None:
+    """Row by row through the ORM, a thousand studies a transaction (SQLite)."""
+    from django.db import transaction
+
+    from diagnoses.models import Prediction, Review, Study
+
     patients = max(1, studies // 4)  # about four studies per patient
     accessions = rng.sample(range(10**8, 10**9), studies)
-    now = timezone.now()
     started = time.monotonic()
     timestamps = [model._meta.get_field("created_at") for model in (Study, Prediction, Review)]
     for field in timestamps:  # the seeded times, not the time of seeding
@@ -128,7 +158,7 @@ def seed(studies: int, rng: random.Random) -> None:
         for offset in range(0, studies, BATCH):
             with transaction.atomic():
                 _seed_batch(range(offset, min(studies, offset + BATCH)), rng, now, clinicians,
-                            reviewer, (old, new), thresholds, heatmaps, patients, accessions)
+                            reviewer, versions, thresholds, heatmaps, patients, accessions)
             done = min(studies, offset + BATCH)
             print(f"\rseeded {done}/{studies} studies ({time.monotonic() - started:.0f} s)",
                   end="", file=sys.stderr, flush=True)
@@ -136,8 +166,6 @@ def seed(studies: int, rng: random.Random) -> None:
         for field in timestamps:
             field.auto_now_add = True
     print(file=sys.stderr)
-    with connection.cursor() as cursor:  # as autovacuum leaves a database that grew slowly
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _seed_batch(numbers, rng, now, clinicians, reviewer, versions, thresholds, heatmaps,
@@ -228,67 +256,84 @@ def percentile(values: list[float], quantile: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(quantile * len(ordered) + 0.5) - 1))]
 
 
-def measure(requests: int, gc_freeze: bool) -> list[tuple[str, str, list[float], list[int]]]:
+def clients():
+    """A clinician's and a staff member's test clients; Pneumothorax urgent and Effusion
+    priority in the seeded threshold sets (for the worklist)."""
     from django.contrib.auth.models import User
     from django.test import Client
 
-    from diagnoses.models import Study
-
-    if gc_freeze:
-        import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
-    clinician = User.objects.get(username="bench-clinician-0")
-    client = Client()
-    client.force_login(clinician)
-    staff = Client()
-    staff.force_login(User.objects.get(username="bench-reviewer"))  # reviewers are staff
-    User.objects.filter(username="bench-reviewer").update(is_staff=True)
-    count = requests + WARM_UP
-    patient_ids = list(Study.objects.order_by("?").values_list("patient_id", flat=True)[:count])
-    done_ids = list(Study.objects.filter(status="done").order_by("?")
-                    .values_list("pk", flat=True)[:count])
-    findings = ["Effusion", "Infiltration", "Atelectasis", "Nodule", "Pneumothorax"]
-    cases = [
-        ("history", "/studies/", ["/studies/"] * count),
-        ("history filtered", "/studies/?flagged_finding=F&search=P00012",
-         [f"/studies/?flagged_finding={findings[n % len(findings)]}&search={pid[:6]}"
-          for n, pid in enumerate(patient_ids)]),
-        ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count),
-        ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids]),
-        ("worklist", "/studies/worklist/", ["/studies/worklist/"] * count),
-        ("worklist poll", "/studies/worklist.json", ["/studies/worklist.json"] * count),
-    ]
     from diagnoses.models import ThresholdSet
 
     ThresholdSet.objects.filter(model_version__identity__startswith=SEED_MARK).update(
         urgencies={"Pneumothorax": "urgent", "Effusion": "priority"})
-    results = [(name, shown, *timed_requests(client, paths))
-               for name, shown, paths in cases]
-    results.append(("metrics scrape", "/metrics",
-                    *timed_requests(staff, ["/metrics"] * count)))
-    return results
+    client = Client()
+    client.force_login(User.objects.get(username="bench-clinician-0"))
+    staff = Client()
+    staff.force_login(User.objects.get(username="bench-reviewer"))  # reviewers are staff
+    User.objects.filter(username="bench-reviewer").update(is_staff=True)
+    return client, staff
 
 
-def explain() -> None:
-    """The plans of the history's queries (as it opens, and filtered), PostgreSQL only."""
+def cases(count: int) -> list[tuple[str, str, list[str], bool]]:
+    """(page, path shown, paths to request, as staff) for each timed page."""
+    from diagnoses.models import Study
+    from diagnoses.presenters import patient_url
+
+    patient_ids = list(Study.objects.order_by("?").values_list("patient_id", flat=True)[:count])
+    done_ids = list(Study.objects.filter(status="done").order_by("?")
+                    .values_list("pk", flat=True)[:count])
+    findings = ["Effusion", "Infiltration", "Atelectasis", "Nodule", "Pneumothorax"]
+    return [
+        ("history", "/studies/", ["/studies/"] * count, False),
+        ("history filtered", "/studies/?flagged_finding=F&search=P00012",
+         [f"/studies/?flagged_finding={findings[n % len(findings)]}&search={pid[:6]}"
+          for n, pid in enumerate(patient_ids)], False),
+        ("history page 100", "/studies/?page=100", ["/studies/?page=100"] * count, False),
+        ("patient page", "/studies/patient/?id=<patient>",
+         [patient_url(pid) for pid in reversed(patient_ids)], False),
+        ("result page", "/studies/<id>/", [f"/studies/{pk}/" for pk in done_ids], False),
+        ("worklist", "/studies/worklist/", ["/studies/worklist/"] * count, False),
+        ("worklist poll", "/studies/worklist.json", ["/studies/worklist.json"] * count, False),
+        ("metrics scrape", "/metrics", ["/metrics"] * count, True),
+    ]
+
+
+def measure(requests: int, gc_freeze: bool, pages: list[str]
+            ) -> list[tuple[str, str, list[float], list[int]]]:
+    if gc_freeze:
+        import chexweb.wsgi  # noqa: F401 -- freezes, as when gunicorn loads it
+    client, staff = clients()
+    count = requests + WARM_UP
+    return [(name, shown, *timed_requests(staff if as_staff else client, paths))
+            for name, shown, paths, as_staff in cases(count) if not pages or name in pages]
+
+
+def explain(pages: list[str], slowest: int = 3) -> None:
+    """For each timed page, one request's slowest SELECTs with their PostgreSQL plans (EXPLAIN
+    (ANALYZE, BUFFERS)), in the order of their time in that request."""
     from django.db import connection
-
-    from diagnoses import selectors
-    from diagnoses.selectors import StudyFilters
+    from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
         print("--explain: PostgreSQL only")
         return
-    for filters in (StudyFilters(), StudyFilters(flagged_finding="Effusion", search="P00012")):
-        studies = selectors.study_list(filters=filters)
-        for what, queryset in (("count", studies.order_by().values("pk")),
-                               ("page 1", studies[:25])):
-            sql, params = queryset.query.sql_with_params()
-            if what == "count":
-                sql = f"SELECT COUNT(*) FROM ({sql}) counted"
+    client, staff = clients()
+    for name, _, paths, as_staff in cases(2):
+        if pages and name not in pages:
+            continue
+        (staff if as_staff else client).get(paths[1])  # warm
+        with CaptureQueriesContext(connection) as captured:
+            (staff if as_staff else client).get(paths[0])
+        selects = sorted((q for q in captured.captured_queries
+                          if q["sql"].lstrip().upper().startswith("SELECT")),
+                         key=lambda q: -float(q["time"]))[:slowest]
+        print(f"=== {name} ({paths[0]}): {len(captured)} queries, slowest "
+              f"{', '.join(str(round(float(q['time']) * 1000, 1)) for q in selects)} ms")
+        for query in selects:
             with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query['sql']}")
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-            print(f"--- {what}, {filters}:\n{plan}")
+            print(f"--- {query['sql'][:300]}\n{plan}\n")
 
 
 def machine() -> str:
@@ -312,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--page", action="append", default=[], dest="pages",
+                        help="time (and explain) only this page, by its name in the table "
+                             "(\"history\", \"patient page\"...); repeat for more; default all")
     parser.add_argument("--seed-only", action="store_true",
                         help="seed (when needed), measure nothing")
     parser.add_argument("--no-gc-freeze", dest="gc_freeze", action="store_false",
@@ -336,9 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_only:
         return 0
     if args.explain:
-        explain()
+        explain(args.pages)
     load_before = machine()
-    results = measure(args.requests, args.gc_freeze)
+    results = measure(args.requests, args.gc_freeze, args.pages)
     print(f"{args.studies} studies{'' if args.gc_freeze else ', no gc.freeze()'}; "
           f"{load_before}; "
           f"load at the end "

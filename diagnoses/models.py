@@ -124,6 +124,8 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        # /metrics reads the studies finished in the last hour (migration 0014).
+        indexes = [models.Index(fields=["finished_at"], name="diagnoses_study_finish_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["sop_instance_uid"], condition=~models.Q(sop_instance_uid=""),
@@ -270,6 +272,12 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # /metrics reads the predictions stored in the last hour (migration 0014).
+            models.Index(fields=["created_at"], name="diagnoses_pred_created_idx"),
+            # A study's latest reading (LATEST_FIRST in selectors) from the index alone.
+            models.Index(fields=["study", "created_at", "id"], name="diagnoses_pred_latest_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "model_version", "preprocessing"],
@@ -298,6 +306,10 @@ class Finding(models.Model):
         indexes = [
             models.Index(fields=["name", "probability"]),
             models.Index(fields=["name", "flagged"]),
+            # Does a reading flag this finding: the history's filter, from the index alone; the
+            # flagged are a few percent of the rows (migration 0014).
+            models.Index(fields=["prediction", "name"], condition=models.Q(flagged=True),
+                         name="diagnoses_flagged_finding_idx"),
         ]
 
     def __str__(self) -> str:

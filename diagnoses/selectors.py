@@ -160,14 +160,14 @@ def _newer_prediction() -> QuerySet[Prediction]:
 
 
 def patient_finding_trends(
-    *, patient_id: str
+    *, studies: list[Study]
 ) -> dict[str, list[tuple[datetime.date, float, float]]]:
     """Each finding's (date, probability, threshold) over time for one patient (newest
     prediction per study), oldest first, dated by the study date from the DICOM header, else by
-    the upload."""
+    the upload. STUDIES: the patient's, as `study_list` gives them (their readings prefetched;
+    the patient page reads them once for its rows and its trends)."""
     trends: dict[str, list[tuple[datetime.date, float, float]]] = {}
-    studies = sorted(study_list(filters=StudyFilters(patient_id=patient_id)), key=study_taken_at)
-    for study in studies:
+    for study in sorted(studies, key=study_taken_at):
         prediction = study_latest_prediction(study=study)
         if prediction is None:
             continue

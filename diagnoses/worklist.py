@@ -67,13 +67,23 @@ def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> W
                     overdue=overdue.count(), max_wait=max_wait)
 
 
-def urgent_unread_count() -> int:
+def urgent_unread_count(*, cap: int | None = None) -> int:
     """Studies read and not signed off whose latest reading flags a finding its threshold set
-    calls urgent (the navigation's count, on every page)."""
+    calls urgent. With `cap`, at most cap + 1 (read as "more than cap"): the navigation's
+    count, on every page, which counting tens of thousands of such studies made take a second
+    (docs/benchmarks.md, "Pages", 1,000,000 studies)."""
     findings = _named_findings(levels=(URGENT,))
     if findings is None:
         return 0
-    return findings.values("prediction__study").distinct().count()
+    if cap is None:
+        return findings.values("prediction__study").distinct().count()
+    # A latest reading has at most one finding of each urgent name, so the first
+    # (cap + 1) * names rows name more than `cap` studies if there are that many rows; read
+    # unsorted, those come from the flagged findings' index and the reading stops there.
+    names = len({name for urgencies in _set_urgencies().values()
+                 for name, level in urgencies.items() if level == URGENT})
+    studies = findings.order_by().values_list("prediction__study_id", flat=True)
+    return min(len(set(studies[:(cap + 1) * names])), cap + 1)
 
 
 def _unsigned() -> QuerySet[Study]:

@@ -1,12 +1,15 @@
-"""{% urgent_unread %}: how many studies not signed off flag an urgent finding (the navigation)."""
+"""{% urgent_unread %}: how many studies not signed off flag an urgent finding (the navigation):
+past BADGE_CAP, "99+" (counting further cost every page: diagnoses/worklist.py)."""
 
 from django import template
 
 from diagnoses.worklist import urgent_unread_count
 
 register = template.Library()
+BADGE_CAP = 99
 
 
 @register.simple_tag
-def urgent_unread() -> int:
-    return urgent_unread_count()
+def urgent_unread() -> str:
+    count = urgent_unread_count(cap=BADGE_CAP)
+    return f"{BADGE_CAP}+" if count > BADGE_CAP else str(count)

@@ -1,6 +1,5 @@
 """The history of studies: search, filters, sorting, pages, CSV; and one patient's studies."""
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -12,6 +11,7 @@ from diagnoses.presenters import study_summary, trend_chart
 from diagnoses.selectors import StudyFilters
 from diagnoses.web.access import requires
 from diagnoses.web.comparison import comparison_url
+from diagnoses.web.pagination import CappedPaginator
 
 PAGE_SIZE = 25
 
@@ -23,7 +23,7 @@ def study_history(request):
     studies = selectors.study_list(filters=filters.study_filters())
     if filters.is_bound and not filters.is_valid():
         studies = studies.none()  # the errors say why; no unfiltered list in its place
-    page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "diagnoses/history.html", {
@@ -53,14 +53,13 @@ def patient_detail(request):
     patient_id = request.GET.get("id", "").strip()
     if not patient_id:
         raise Http404("No patient identifier given")
-    studies = selectors.study_list(filters=StudyFilters(patient_id=patient_id))
-    if not studies.exists():
+    studies = list(selectors.study_list(filters=StudyFilters(patient_id=patient_id)))
+    if not studies:
         raise Http404("No studies for this patient identifier")
-    trends = selectors.patient_finding_trends(patient_id=patient_id)
+    trends = selectors.patient_finding_trends(studies=studies)
     return render(request, "diagnoses/patient.html", {
         "patient_id": patient_id,
         "rows": [(study, study_summary(study)) for study in studies],
         "trends": [trend_chart(name, points) for name, points in trends.items()],
-        "comparison_url": comparison_url(max(studies, key=selectors.study_taken_at))
-        if studies else "",
+        "comparison_url": comparison_url(max(studies, key=selectors.study_taken_at)),
     })

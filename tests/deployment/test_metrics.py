@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from diagnoses.models import Study
+from diagnoses.web.metrics import DONE_KEY
 from tests.factories import study_stored, user_create
 from tests.processes import free_port
 
@@ -31,6 +33,7 @@ def broker(settings, redis_url):
 @pytest.fixture
 def scraper(client, settings, broker):
     settings.CHEXWEB_METRICS_TOKEN = TOKEN
+    cache.delete(DONE_KEY)  # another test's count, kept by this process
     return client
 
 
@@ -71,6 +74,22 @@ def test_it_counts_studies_per_status(scraper, clinician):
     assert {status: metrics[("chexweb_studies", (("status", status),))]
             for status in Study.Status.values} == {"queued": 2, "processing": 1, "done": 3,
                                                    "failed": 0, "not_eligible": 0}
+
+
+def test_the_done_count_is_kept_a_minute_the_others_are_counted_at_each_scrape(
+        scraper, clinician):
+    def counted() -> tuple[float, float]:
+        metrics = scrape(scraper)
+        return tuple(metrics[("chexweb_studies", (("status", status),))]
+                     for status in ("done", "queued"))
+
+    study_stored(uploaded_by=clinician, status="done")
+    assert counted() == (1, 0)
+    study_stored(uploaded_by=clinician, status="done")
+    study_stored(uploaded_by=clinician, status="queued")
+    assert counted() == (1, 1)
+    cache.delete(DONE_KEY)  # the minute is over
+    assert counted() == (2, 1)
 
 
 def test_it_reports_the_queue_depth_in_redis(scraper, broker):
