@@ -133,7 +133,8 @@ def held_page_load(page, stack: BenchStack, image: Path, held_s: float) -> float
 
 def summary(values: list[float]) -> dict:
     return {"p50": round(statistics.median(values)), "p95": round(percentile(values, 0.95)),
-            "min": round(min(values)), "max": round(max(values))}
+            "min": round(min(values)), "max": round(max(values)),
+            "each": sorted(round(value) for value in values)}
 
 
 def main(argv: list[str] | None = None) -> int:
