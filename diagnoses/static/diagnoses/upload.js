@@ -60,7 +60,9 @@
     const controller = new AbortController();
     asking = controller;
     const asked = Date.now();
-    const known = Array.from(followed, ([id, row]) => "&known=" + id + ":" + row.status).join("");
+    // At most as many as one request may name: the rest join as the first ones finish.
+    const known = Array.from(followed, ([id, row]) => "&known=" + id + ":" + row.status)
+      .slice(0, Number(form.dataset.statusesMax) || 50).join("");
     let wait = 0;
     try {
       const response = await fetch(form.dataset.statusesUrl + "?page=" + pageToken + known,
