@@ -351,6 +351,13 @@ SPECTACULAR_SETTINGS = {
         "DicomDeliveryStatusEnum": "diagnoses.models.DicomDelivery.Status",
     },
 }
+# Status pages wait for a change (diagnoses/status_changes.py): at most this many threads of a
+# web process wait at once (of gunicorn's 16, Procfile), each at most this many seconds.
+CHEXWEB_STATUS_WAITERS = env_int("CHEXWEB_STATUS_WAITERS", 8)
+CHEXWEB_STATUS_WAIT_S = env_int("CHEXWEB_STATUS_WAIT_S", 25)
+if CHEXWEB_STATUS_WAITERS < 0 or not 1 <= CHEXWEB_STATUS_WAIT_S <= 50:
+    raise ImproperlyConfigured("CHEXWEB_STATUS_WAITERS must be at least 0 and "
+                               "CHEXWEB_STATUS_WAIT_S from 1 to 50 (under gunicorn's timeout)")
 # API request counts shared by all web workers (diagnoses/api/throttling.py).
 CHEXWEB_THROTTLE_REDIS_URL = REDIS_URL
 # Callbacks: a signed JSON POST to a study's callback_url when it finishes.

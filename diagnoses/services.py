@@ -20,6 +20,7 @@ from diagnoses.heartbeat import study_heartbeat
 from diagnoses.model_server import model_server_client
 from diagnoses.model_versions import model_version_for
 from diagnoses.models import Finding, ModelVersion, Prediction, Study
+from diagnoses.status_changes import study_status_changed
 from inference.graphpipe.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
 from inference.imaging.budget import ImageOverBudget
@@ -159,6 +160,7 @@ def study_diagnose(*, study_id: uuid.UUID) -> None:
     if not claimed:
         logger.info("study %s is not queued; nothing to do", study_id)
         return
+    study_status_changed(study_id=study_id)
     with study_heartbeat(study_id=study_id, claimed_at=claimed_at):
         _claimed_study_diagnose(study_id)
 
@@ -171,6 +173,7 @@ def _claimed_study_diagnose(study_id: uuid.UUID) -> None:
         Study.objects.filter(pk=study_id, status=Study.Status.PROCESSING).update(
             status=Study.Status.NOT_ELIGIBLE, finished_at=now, updated_at=now,
             failure_reason=intended_use.study_not_eligible_reason(study.intended_use_reasons))
+        study_status_changed(study_id=study_id)
         transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
         return
     try:
@@ -205,6 +208,7 @@ def prediction_store(*, study: Study, diagnosis: Diagnosis) -> Prediction:
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
+        study_status_changed(study_id=study.pk)
         if study.callback_url:
             transaction.on_commit(lambda: callbacks.study_finished(study_id=study.pk),
                                   robust=True)
@@ -295,6 +299,7 @@ def study_rerun(*, study: Study) -> Study:
         )
         if not rerun:
             raise ValidationError("Only a finished or failed study can be re-run.", code="busy")
+        study_status_changed(study_id=study.pk)
         transaction.on_commit(lambda: _queue_diagnosis(study.pk), robust=True)
     study.refresh_from_db()
     return study
@@ -316,6 +321,7 @@ def study_fail(
     if not studies.update(status=Study.Status.FAILED, failure_reason=reason, finished_at=now,
                           updated_at=now, **lost):
         return False
+    study_status_changed(study_id=study_id)
     transaction.on_commit(lambda: callbacks.study_finished(study_id=study_id), robust=True)
     logger.warning("study %s failed: %s", study_id, reason)
     return True
@@ -323,6 +329,7 @@ def study_fail(
 
 def _set_status(study_id: uuid.UUID, status: str) -> None:
     Study.objects.filter(pk=study_id).update(status=status, updated_at=timezone.now())
+    study_status_changed(study_id=study_id)
 
 
 def _queue_diagnosis(study_id: uuid.UUID) -> None:

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from diagnoses import broker, services
 from diagnoses.models import Study
+from diagnoses.status_changes import study_status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def _processing_studies_recover(now: datetime, sweep: Sweep) -> None:
         if Study.objects.filter(still_stuck, pk=study_id).update(
                 status=Study.Status.QUEUED, started_at=None, heartbeat_at=None,
                 worker_losses=F("worker_losses") + 1, updated_at=now):
+            study_status_changed(study_id=study_id)
             logger.warning("study %s: no heartbeat from its worker since before %s: queued "
                            "again", study_id, beat_before.isoformat())
             _queue_diagnosis(study_id)

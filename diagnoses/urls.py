@@ -1,6 +1,6 @@
 from django.urls import path
 
-from diagnoses.web import comparison, dicom, history, review, study, upload, worklist
+from diagnoses.web import comparison, dicom, history, review, status, study, upload, worklist
 
 urlpatterns = [
     path("", history.study_history, name="study-history"),
@@ -12,9 +12,10 @@ urlpatterns = [
     path("new/pieces/<str:upload_id>/", upload.chunked_upload_piece, name="study-upload-piece"),
     path("new/pieces/<str:upload_id>/finish/", upload.chunked_upload_finish,
          name="study-upload-finish"),
+    path("status/", status.study_statuses, name="study-statuses"),  # ?known=<id>:<status>...
     path("patient/", history.patient_detail, name="patient-detail"),  # ?id=: no PHI in paths
     path("<uuid:study_id>/", study.study_detail, name="study-detail"),
-    path("<uuid:study_id>/status/", study.study_status, name="study-status"),
+    path("<uuid:study_id>/status/", status.study_status, name="study-status"),
     path("<uuid:study_id>/image/", study.study_image, name="study-image"),
     path("<uuid:study_id>/viewer/", study.study_viewer_facts, name="study-viewer"),
     path("<uuid:study_id>/viewer/source.dcm", study.study_viewer_source,

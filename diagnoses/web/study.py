@@ -1,4 +1,5 @@
-"""One study: its result page, live status, image, heatmaps, re-run and downloads."""
+"""One study: its result page (its live status: web/status.py), image, heatmaps, re-run and
+downloads."""
 
 import json
 
@@ -7,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from diagnoses import renderings, reports, selectors, services
@@ -41,14 +41,6 @@ def study_detail(request, study_id):
                   {"study": study, "summary": summary, "review_form": review_form,
                    "comparison_url": comparison_url(study), "own_signed_off": own_signed_off,
                    "next_study": next_study})
-
-
-@requires("view_study")
-@require_GET
-@never_cache
-def study_status(request, study_id):
-    study = selectors.study_get(study_id=study_id)
-    return JsonResponse(study_summary(study))
 
 
 @requires("view_study")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from diagnoses import chunked_uploads, services
 from diagnoses.audit import audit_record
 from diagnoses.forms import StudyUploadForm
+from diagnoses.web import status
 from diagnoses.web.access import requires
 
 
@@ -68,7 +69,8 @@ def _submit(request, form, wants_json):
 
 def _page_facts() -> dict:
     return {"size_limit": services.upload_size_limit(),
-            "chunk_bytes": chunked_uploads.CHUNK_MAX_BYTES}
+            "chunk_bytes": chunked_uploads.CHUNK_MAX_BYTES,
+            "statuses_max": status.MAX_STUDIES}
 
 
 # A large file in pieces (diagnoses/chunked_uploads.py): begin, append pieces, finish.

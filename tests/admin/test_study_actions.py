@@ -44,7 +44,7 @@ def test_rerun_queues_each_finished_study_once_and_audits_it(as_reviewer, make_s
     model_version_create(identity="b" * 64, name="Second build", state="active")
     with django_capture_on_commit_callbacks() as queued:
         response = act(as_reviewer, "rerun_with_active_model_version", [done, failed])
-    assert len(queued) == 2
+    assert len(queued) == 4  # each study: its diagnosis queued, its status change told
     assert set(Study.objects.values_list("status", flat=True)) == {"queued"}
     assert "2 studies queued for model version Second build" in response.content.decode()
     assert audited("rerun") == sorted([(str(done.pk), "admin", "dr.cuddy"),

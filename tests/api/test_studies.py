@@ -155,7 +155,7 @@ def test_a_finished_study_can_be_rerun(api, diagnosed_study, django_capture_on_c
     with django_capture_on_commit_callbacks() as queued:
         response = api.post(f"{STUDIES}{diagnosed_study.pk}/rerun/")
     assert response.status_code == 202 and response.json()["status"] == "queued"
-    assert len(queued) == 1
+    assert len(queued) == 2  # its diagnosis queued, its status change told
     assert AuditEvent.objects.filter(action="rerun", channel="api").exists()
 
 

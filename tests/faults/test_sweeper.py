@@ -187,7 +187,7 @@ def test_it_fails_a_study_with_one_write_at_the_sweep_s_time(study, sent,
         sweep = stuck_studies_sweep(now=now)
     stuck.refresh_from_db()
     assert sweep.failed == [stuck.pk] and stuck.finished_at == stuck.updated_at == now
-    assert len(told) == 1  # its callback receiver is told once
+    assert len(told) == 2  # its callback receiver is told once, its pages once
 
 
 def test_a_study_a_worker_took_meanwhile_is_not_failed(study):

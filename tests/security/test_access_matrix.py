@@ -53,6 +53,8 @@ def expectations(ids) -> dict[str, tuple[str, str, dict, dict]]:
         "patient-detail": ("get", "/studies/patient/?id=P-ACCESS", {}, WEB),
         "study-detail": ("get", f"{base}/", {}, WEB),
         "study-status": ("get", f"{base}/status/", {}, WEB),
+        # the walked study is done: a page that shows it queued is answered at once
+        "study-statuses": ("get", f"/studies/status/?known={study}:queued", {}, WEB),
         "study-image": ("get", f"{base}/image/", {}, WEB),
         "study-thumbnail": ("get", f"{base}/thumbnail.png", {}, WEB),
         "study-json": ("get", f"{base}/study.json", {}, WEB),

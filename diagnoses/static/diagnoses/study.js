@@ -21,11 +21,20 @@
     document.dispatchEvent(new CustomEvent("chexweb:findings"));  // the viewer lists their heatmaps
   }
 
-  async function poll() {
+  // The server answers when the status differs from the one shown (web/status.py), or after a
+  // wait with the same one: the page asks again at once. Retry-After: no wait was possible, so
+  // the page asks again after that many seconds, polling as it did before.
+  let shown = statusEl.className.match(/\bstatus-([a-z_]+)/)[1];
+  async function follow() {
+    let wait = 0;
+    const asked = Date.now();
+    const before = shown;
     try {
-      const response = await fetch(root.dataset.statusUrl, { credentials: "same-origin", cache: "no-store" });
+      const url = root.dataset.statusUrl + "?after=" + encodeURIComponent(shown);
+      const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
       if (response.ok) {
         const study = await response.json();
+        shown = study.status;
         statusEl.textContent = study.status_label;
         statusEl.className = "status status-" + study.status;
         reasonEl.textContent = study.failure_reason;
@@ -35,16 +44,19 @@
           return;
         }
         delay = 1000;
+        wait = 1000 * (Number(response.headers.get("Retry-After")) || 0);
+        // Never faster than the old poll, whatever answers (a server that does not wait).
+        if (study.status === before) wait = Math.max(wait, 1000 - (Date.now() - asked));
       } else {
-        delay = Math.min(delay * 2, 15000);
+        wait = delay = Math.min(delay * 2, 15000);
       }
     } catch (error) {
-      delay = Math.min(delay * 2, 15000);
+      wait = delay = Math.min(delay * 2, 15000);
     }
-    setTimeout(poll, delay);
+    setTimeout(follow, wait);
   }
 
-  if (!["status-done", "status-failed"].some((c) => statusEl.classList.contains(c))) {
-    setTimeout(poll, delay);
+  if (!["status-done", "status-failed", "status-not_eligible"].some((c) => statusEl.classList.contains(c))) {
+    follow();
   }
 })();

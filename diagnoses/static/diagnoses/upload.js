@@ -25,27 +25,70 @@
     return node;
   }
 
-  function follow(statusUrl, statusCell, resultCell, link) {
-    let delay = 1000;
-    async function poll() {
-      try {
-        const response = await fetch(statusUrl, { credentials: "same-origin", cache: "no-store" });
-        if (response.ok) {
-          const study = await response.json();
-          statusCell.textContent = study.status_label + (study.failure_reason ? ": " + study.failure_reason : "");
-          statusCell.className = "status status-" + study.status;
-          if (study.finished) {
-            resultCell.replaceChildren(link);
-            if (study.prediction && study.prediction.flagged.length) {
-              resultCell.append(" · flagged: " + study.prediction.flagged.join(", ").replaceAll("_", " "));
-            }
-            return;
-          }
-        }
-      } catch (error) { delay = Math.min(delay * 2, 15000); }
-      setTimeout(poll, delay);
+  // The table's studies are followed together: one request waits for a change of any of them
+  // (web/status.py) and is answered with all of them, then asked again. A row added meanwhile
+  // asks again with the new set at once; the page's token ends the earlier wait on the server.
+  // Retry-After: no wait was possible, the page asks again after that many seconds.
+  const followed = new Map(); // study id -> { status, statusCell, resultCell, link }
+  const pageToken = Array.from(crypto.getRandomValues(new Uint8Array(12)),
+    (byte) => byte.toString(16).padStart(2, "0")).join("");
+  let asking = null;
+  let timer = null;
+  let delay = 1000;
+
+  function follow(answer, statusCell, resultCell, link) {
+    followed.set(answer.id, { status: answer.status, statusCell, resultCell, link });
+    clearTimeout(timer);
+    if (asking) asking.abort();
+    ask();
+  }
+
+  function show(row, study) {
+    row.status = study.status;
+    row.statusCell.textContent = study.status_label + (study.failure_reason ? ": " + study.failure_reason : "");
+    row.statusCell.className = "status status-" + study.status;
+    if (!study.finished) return;
+    followed.delete(study.id);
+    row.resultCell.replaceChildren(row.link);
+    if (study.prediction && study.prediction.flagged.length) {
+      row.resultCell.append(" · flagged: " + study.prediction.flagged.join(", ").replaceAll("_", " "));
     }
-    poll();
+  }
+
+  async function ask() {
+    if (!followed.size) return;
+    const controller = new AbortController();
+    asking = controller;
+    const asked = Date.now();
+    // At most as many as one request may name: the rest join as the first ones finish.
+    const known = Array.from(followed, ([id, row]) => "&known=" + id + ":" + row.status)
+      .slice(0, Number(form.dataset.statusesMax) || 50).join("");
+    let wait = 0;
+    try {
+      const response = await fetch(form.dataset.statusesUrl + "?page=" + pageToken + known,
+        { credentials: "same-origin", cache: "no-store", signal: controller.signal });
+      if (response.ok) {
+        let changed = false;
+        for (const study of (await response.json()).studies) {
+          const row = followed.get(study.id);
+          if (!row) continue;
+          changed = changed || row.status !== study.status;
+          show(row, study);
+        }
+        delay = 1000;
+        wait = 1000 * (Number(response.headers.get("Retry-After")) || 0);
+        // Never faster than the old poll, whatever answers (a server that does not wait).
+        if (!changed) wait = Math.max(wait, 1000 - (Date.now() - asked));
+      } else {
+        wait = delay = Math.min(delay * 2, 15000);
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return; // a newer request took over
+      wait = delay = Math.min(delay * 2, 15000);
+    }
+    if (asking !== controller) return;
+    asking = null;
+    timer = setTimeout(ask, wait);
   }
 
   function upload(file, openResult) {
@@ -93,7 +136,7 @@
         window.location.assign(answer.url); // one study: follow it on its own page
         return;
       }
-      follow(answer.status_url, statusCell, resultCell, link);
+      follow(answer, statusCell, resultCell, link);
     }
 
     function failed(message) {
