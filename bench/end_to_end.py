@@ -234,7 +234,10 @@ def fresh_postgres_database(database_url: str) -> None:
 
 
 def cpu_seconds(stack: BenchStack) -> dict[str, float]:
-    """CPU time (user + system) so far of each process group, and of this process."""
+    """CPU time (user + system) so far of each process group, and of this process. A process's
+    own time and that of its children it has reaped (cutime, cstime): the web's decoding
+    children (inference/imaging/isolation.py) live for one upload each, and their CPU counts
+    as the web's."""
     tick = os.sysconf("SC_CLK_TCK")
     found = {}
     for name, pids in stack.all_pids().items():
@@ -244,7 +247,7 @@ def cpu_seconds(stack: BenchStack) -> dict[str, float]:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
         found["worker" if name.startswith("worker") else name] = (
             found.get("worker" if name.startswith("worker") else name, 0) + total / tick)
     times = os.times()
