@@ -17,10 +17,13 @@ For each N in --workers, in one run against the same model server:
    the upload refuses duplicates) uploaded one after another through the upload endpoint with
    `Accept: application/json`, as the page's script and a PACS bridge send them; throughput =
    studies / (last `finished_at` - first upload sent), read from the database.
-Ratio = end to end / model server alone (target >= 0.85). --model-cpus pins the model server to
-those CPUs and everything else (web, workers, beat, Redis, this client) to the others, as when
-the model server has a machine of its own; by default all share all CPUs. The web and worker
-processes keep their database connections (CHEXWEB_DB_CONN_MAX_AGE=60, as docker-compose.yml).
+Ratio = end to end / model server alone (target >= 0.85). Also the CPU milliseconds per study of
+each process group over the burst (model server, web, workers, beat, Redis, this client), from
+/proc/<pid>/stat: each process's own time and that of the children it reaped (the web's decoding
+children). --model-cpus pins the model server to those CPUs and everything else (web, workers,
+beat, Redis, this client) to the others, as when the model server has a machine of its own; by
+default all share all CPUs. The web and worker processes keep their database connections
+(CHEXWEB_DB_CONN_MAX_AGE=60, as docker-compose.yml).
 
 Then --latency studies one at a time on the idle stack (N = 1): each uploaded, then waited for.
 Per study: upload (the POST, client side), queue (`created_at` to a worker's `started_at`),
