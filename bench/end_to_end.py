@@ -17,10 +17,13 @@ For each N in --workers, in one run against the same model server:
    the upload refuses duplicates) uploaded one after another through the upload endpoint with
    `Accept: application/json`, as the page's script and a PACS bridge send them; throughput =
    studies / (last `finished_at` - first upload sent), read from the database.
-Ratio = end to end / model server alone (target >= 0.85). --model-cpus pins the model server to
-those CPUs and everything else (web, workers, beat, Redis, this client) to the others, as when
-the model server has a machine of its own; by default all share all CPUs. The web and worker
-processes keep their database connections (CHEXWEB_DB_CONN_MAX_AGE=60, as docker-compose.yml).
+Ratio = end to end / model server alone (target >= 0.85). Also the CPU milliseconds per study of
+each process group over the burst (model server, web, workers, beat, Redis, this client), from
+/proc/<pid>/stat: each process's own time and that of the children it reaped (the web's decoding
+children). --model-cpus pins the model server to those CPUs and everything else (web, workers,
+beat, Redis, this client) to the others, as when the model server has a machine of its own; by
+default all share all CPUs. The web and worker processes keep their database connections
+(CHEXWEB_DB_CONN_MAX_AGE=60, as docker-compose.yml).
 
 Then --latency studies one at a time on the idle stack (N = 1): each uploaded, then waited for.
 Per study: upload (the POST, client side), queue (`created_at` to a worker's `started_at`),
@@ -234,7 +237,10 @@ def fresh_postgres_database(database_url: str) -> None:
 
 
 def cpu_seconds(stack: BenchStack) -> dict[str, float]:
-    """CPU time (user + system) so far of each process group, and of this process."""
+    """CPU time (user + system) so far of each process group, and of this process. A process's
+    own time and that of its children it has reaped (cutime, cstime): the web's decoding
+    children (inference/imaging/isolation.py) live for one upload each, and their CPU counts
+    as the web's."""
     tick = os.sysconf("SC_CLK_TCK")
     found = {}
     for name, pids in stack.all_pids().items():
@@ -244,7 +250,7 @@ def cpu_seconds(stack: BenchStack) -> dict[str, float]:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
         found["worker" if name.startswith("worker") else name] = (
             found.get("worker" if name.startswith("worker") else name, 0) + total / tick)
     times = os.times()

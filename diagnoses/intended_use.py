@@ -22,7 +22,7 @@ from inference.imaging.intended_use import (
     dicom_facts,
     outside_intended_use,
 )
-from inference.imaging.study_image import StudyImage
+from inference.imaging.study_image import StudyImage, StudyUpload
 
 REFUSE, WARN = "refuse", "warn"
 POLICIES = (REFUSE, WARN)
@@ -45,7 +45,7 @@ class IntendedUseAssessment:
                 else Study.IntendedUseSource.UPLOADER)
 
 
-def intended_use_assess(*, study_image: StudyImage, view_position: str = "",
+def intended_use_assess(*, study_image: StudyImage | StudyUpload, view_position: str = "",
                         age_years: float | None = None) -> IntendedUseAssessment:
     """The rules applied to an upload: its DICOM header, else the view and age declared with it
     (ignored for a DICOM file, whose header says)."""

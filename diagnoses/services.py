@@ -25,8 +25,8 @@ from inference.graphpipe.client import GraphPipeError, ServerUnavailable
 from inference.pipeline import Diagnosis, diagnose_image
 from inference.imaging.budget import ImageOverBudget
 from inference.imaging.preprocessing import ImageError, UnsupportedImage
-from diagnoses.study_images import study_image_read
-from inference.imaging.study_image import StudyImage, read_resized_copy, resized_copy
+from diagnoses.study_images import study_image_read, study_upload_read
+from inference.imaging.study_image import StudyUpload, read_resized_copy
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +87,17 @@ def study_create(
         earlier = Study.objects.filter(image_sha256=image_sha256).order_by("created_at").first()
         if earlier is not None:
             raise DuplicateStudy(earlier)
-    study_image = _read_study_image(content)
-    dicom = study_image.dicom
+    study_upload = _read_study_upload(content)
+    dicom = study_upload.dicom
     header_patient_id = dicom.patient_id if dicom else ""
     patient_mismatch_check(typed=patient_id, header=header_patient_id,
                            confirmed=confirm_patient_mismatch)
     assessment = intended_use.intended_use_assess(
-        study_image=study_image, view_position=view_position, age_years=patient_age_years)
+        study_image=study_upload, view_position=view_position, age_years=patient_age_years)
     refused = intended_use.intended_use_refuses(assessment)
     study = Study(
         image_sha256=image_sha256,
-        image_format=study_image.format,
+        image_format=study_upload.format,
         original_filename=(image_file.name or "")[:255],
         patient_id=patient_id or header_patient_id,
         header_patient_id=header_patient_id,
@@ -110,19 +110,18 @@ def study_create(
         patient_age_years=assessment.facts.age_years,
         intended_use_checked_from=assessment.checked_from,
         intended_use_reasons=assessment.reasons,
-        image_warnings=study_image.warnings,
+        image_warnings=study_upload.warnings,
         notes=notes,
         tencrop=tencrop,
         uploaded_by=uploaded_by,
     )
     stored_name = uuid.uuid4().hex
-    resized = resized_copy(study_image.image)  # encoded before the transaction opens
     try:
         with transaction.atomic():
-            study.image.save(f"{stored_name}.{FILE_EXTENSIONS[study_image.format]}",
+            study.image.save(f"{stored_name}.{FILE_EXTENSIONS[study_upload.format]}",
                              ContentFile(content), save=False)
-            study.resized_image.save(f"{stored_name}-resized.png", ContentFile(resized),
-                                     save=False)
+            study.resized_image.save(f"{stored_name}-resized.png",
+                                     ContentFile(study_upload.resized_copy), save=False)
             if refused:
                 _not_eligible(study, assessment.reasons)
             study.save()
@@ -362,19 +361,19 @@ def _read_upload(image_file: UploadedFile) -> bytes:
     return content
 
 
-def _read_study_image(content: bytes) -> StudyImage:
+def _read_study_upload(content: bytes) -> StudyUpload:
     try:
-        study_image = study_image_read(content)
+        study_upload = study_upload_read(content)
     except ImageOverBudget as error:
         raise ValidationError(str(error), code="too_large") from None
     except UnsupportedImage as error:
         raise ValidationError(str(error), code="unsupported_format") from None
     except ImageError as error:
         raise ValidationError(str(error), code="not_an_image") from None
-    if study_image.format not in FILE_EXTENSIONS:
+    if study_upload.format not in FILE_EXTENSIONS:
         raise ValidationError(
-            f"{study_image.format} images are not accepted; upload a PNG, JPEG or DICOM "
+            f"{study_upload.format} images are not accepted; upload a PNG, JPEG or DICOM "
             "chest radiograph.",
             code="unsupported_format",
         )
-    return study_image
+    return study_upload

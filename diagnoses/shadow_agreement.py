@@ -9,8 +9,6 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
-from sklearn.metrics import cohen_kappa_score
-
 from diagnoses import selectors
 from diagnoses.models import ModelVersion, Prediction, ShadowPrediction
 from inference.findings import FINDINGS
@@ -105,5 +103,7 @@ def _pairs(model_version: ModelVersion):
 def _kappa(a: list[bool], b: list[bool]) -> float | None:
     if len(set(a) | set(b)) < 2:
         return None  # one class only: kappa is 0/0
+    from sklearn.metrics import cohen_kappa_score  # where used: inference/validation/metrics.py
+
     kappa = cohen_kappa_score(a, b)
     return None if math.isnan(kappa) else float(kappa)

@@ -21,7 +21,12 @@ from multiprocessing.connection import Connection
 
 from inference.imaging.budget import IMAGE_BUDGET, ImageBudget, ImageOverBudget
 from inference.imaging.preprocessing import ImageError
-from inference.imaging.study_image import StudyImage, read_study_image
+from inference.imaging.study_image import (
+    StudyImage,
+    StudyUpload,
+    read_study_image,
+    study_upload_of,
+)
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,25 @@ def read_study_image_isolated(
 ) -> StudyImage:
     """`read_study_image` in a child process held to LIMITS: the same answer or ImageError;
     ImageOverBudget when the child runs out of memory or time."""
+    return _isolated(data, limits, budget, keep_image=True)
+
+
+def read_study_upload_isolated(
+    data: bytes, *, limits: DecodeLimits = DecodeLimits(), budget: ImageBudget = IMAGE_BUDGET
+) -> StudyUpload:
+    """As `read_study_image_isolated`, but the child also makes the resized copy and sends back
+    only the `StudyUpload` (facts and copy, tens of KB), not the decoded image (MBs to pickle,
+    send through the pipe and unpickle)."""
+    return _isolated(data, limits, budget, keep_image=False)
+
+
+def _isolated(data: bytes, limits: DecodeLimits, budget: ImageBudget, *, keep_image: bool):
     receiver, sender = Pipe(duplex=False)
     pid = os.fork()
     if pid == 0:  # the child: decode, answer, exit without running the parent's exit handlers
         try:
             receiver.close()
-            _decode(sender, data, limits, budget)
+            _decode(sender, data, limits, budget, keep_image)
         finally:
             os._exit(0)
     sender.close()
@@ -64,13 +82,16 @@ def read_study_image_isolated(
     return outcome
 
 
-def _decode(sender: Connection, data: bytes, limits: DecodeLimits, budget: ImageBudget) -> None:
+def _decode(sender: Connection, data: bytes, limits: DecodeLimits, budget: ImageBudget,
+            keep_image: bool) -> None:
     faulthandler.disable()  # a crash here is answered by the parent, not dumped to its log
     memory = _address_space() + limits.memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     try:
         outcome = read_study_image(data, budget=budget)
+        if not keep_image:
+            outcome = study_upload_of(outcome)
     except ImageError as refused:
         outcome = refused
     except MemoryError:

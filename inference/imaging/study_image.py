@@ -1,12 +1,13 @@
 """An uploaded study (DICOM, PNG, JPEG, ...) -> the image CheXNet takes, and what we noticed.
 
-The app calls `read_study_image` on upload, to refuse what cannot be read, and keeps a
-`resized_copy` of the image: the worker reads that (a 256-pixel PNG) instead of decoding the upload
-a second time, and gets the same model input, bit for bit.
+The app reads an upload as a `StudyUpload`, to refuse what cannot be read: its facts and a
+`resized_copy` of the image, which it keeps; the worker reads that (a 256-pixel PNG) instead of
+decoding the upload a second time, and gets the same model input, bit for bit. `read_study_image`
+gives the decoded image itself, for the renderings and the worker's fallback.
 """
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -33,6 +34,24 @@ class StudyImage:
     format: str  # "DICOM", or the raster's format as Pillow names it: "PNG", "JPEG", ...
     dicom: DicomStudy | None
     warnings: list[str]  # reasons this is unlikely to be a frontal chest radiograph
+
+
+@dataclass(frozen=True)
+class StudyUpload:
+    """What the app keeps of an upload: a `StudyImage`'s facts and its `resized_copy`, without
+    the decoded image (a 1024 x 1024 PNG decodes to 1 MiB, a DICOM to tens: the decoding child
+    sends back this instead, about 35 KB)."""
+
+    format: str
+    dicom: DicomStudy | None  # its header's facts; its `image` is None (not sent back)
+    warnings: list[str]
+    resized_copy: bytes  # `resized_copy` of the image: a PNG, shorter side 256
+
+
+def study_upload_of(study_image: StudyImage) -> StudyUpload:
+    dicom = study_image.dicom
+    return StudyUpload(study_image.format, dicom and replace(dicom, image=None),
+                       study_image.warnings, resized_copy(study_image.image))
 
 
 def read_study_image(data: bytes, *, budget: ImageBudget = IMAGE_BUDGET) -> StudyImage:

@@ -10,9 +10,10 @@ A finding whose labels have no positive or no negative has no AUROC: `not_comput
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import roc_auc_score, roc_curve
+
+# scikit-learn and SciPy are imported where used: they add about 90 MB to every process that
+# imports this module (the web's and the worker's), and a process that forks a decoding child per
+# upload pays for each mapped page (docs/benchmarks.md, CPU per study outside the model).
 
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20171114  # any fixed seed: the interval must not change between two runs
@@ -84,6 +85,8 @@ def finding_metrics(finding: str, labels, scores, *, threshold: float | None = N
     if not_computable:
         return FindingMetrics(finding, int(labels.size), positives, negatives, None, None,
                               not_computable, point)
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     fpr, tpr, thresholds = roc_curve(labels, scores)
     return FindingMetrics(
         finding=finding, count=int(labels.size), positives=positives, negatives=negatives,
@@ -130,6 +133,8 @@ def bootstrap_auroc_ci(labels: np.ndarray, scores: np.ndarray, *,
 def _auroc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The AUROC of each row (Mann-Whitney U over average ranks, ties counting a half: the same
     value roc_auc_score gives); NaN for a row with one class only."""
+    from scipy.stats import rankdata
+
     ranks = rankdata(scores, axis=1)
     positives = labels.sum(axis=1).astype(np.float64)
     negatives = labels.shape[1] - positives
@@ -144,6 +149,8 @@ def calibration_points(labels: np.ndarray, scores: np.ndarray,
                        bins: int = CALIBRATION_BINS) -> list[tuple[float, float, int]]:
     """Reliability curve, equal-width bins over [0, 1]: for each bin with studies in it, the mean
     predicted probability, the fraction positive and how many studies."""
+    from sklearn.calibration import calibration_curve
+
     observed, predicted = calibration_curve(labels, scores, n_bins=bins, strategy="uniform")
     edges = np.linspace(0.0, 1.0, bins + 1)
     counts = np.bincount(np.searchsorted(edges[1:-1], scores), minlength=bins)  # as sklearn bins

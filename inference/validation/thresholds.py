@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
 from inference.validation.metrics import OperatingPoint, operating_point
 
@@ -70,6 +69,8 @@ def sensitivity_threshold(labels: np.ndarray, scores: np.ndarray, target: float)
 
 
 def youden_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_curve  # imported where used, see metrics.py
+
     fpr, tpr, thresholds = roc_curve(labels, scores)
     best = int(np.argmax(tpr - fpr))
     return float(min(thresholds[best], 1.0))
