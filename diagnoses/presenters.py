@@ -46,6 +46,8 @@ def patient_url(patient_id: str) -> str:
 def prediction_summary(prediction: Prediction) -> dict:
     model = prediction.model_version
     findings = sorted(prediction.findings.all(), key=lambda f: (not f.flagged, -f.probability))
+    heatmap_url = _finding_url(prediction, "study-heatmap")
+    heatmap_layer_url = _finding_url(prediction, "study-heatmap-layer")
     return {
         "id": prediction.pk,
         "created_at": prediction.created_at.isoformat(),
@@ -56,12 +58,8 @@ def prediction_summary(prediction: Prediction) -> dict:
                 "probability": f.probability,
                 "threshold": f.threshold,
                 "flagged": f.flagged,
-                "heatmap_url": reverse(
-                    "study-heatmap", args=[prediction.study_id, prediction.pk, f.name]
-                ),
-                "heatmap_layer_url": reverse(
-                    "study-heatmap-layer", args=[prediction.study_id, prediction.pk, f.name]
-                ),
+                "heatmap_url": heatmap_url(f.name),
+                "heatmap_layer_url": heatmap_layer_url(f.name),
             }
             for f in findings
         ],
@@ -83,6 +81,18 @@ def prediction_summary(prediction: Prediction) -> dict:
             "warning": model.warning,
         },
     }
+
+
+_FINDING = "FINDING-NAME"
+
+
+def _finding_url(prediction: Prediction, url_name: str):
+    """The URL of one of PREDICTION's findings by name, from one reverse() per prediction: two
+    per finding made 28 per study, 700 of a history page's ~50 ms. Finding names are
+    identifiers (letters and underscores), which reverse() would leave as they are."""
+    before, after = reverse(url_name, args=[prediction.study_id, prediction.pk, _FINDING]
+                            ).rsplit(_FINDING, 1)
+    return lambda name: f"{before}{name}{after}"
 
 
 # A trend chart's plot area and margins (SVG user units): axes with dates and probabilities.
