@@ -57,6 +57,13 @@ def _with_predictions(studies: QuerySet[Study]) -> QuerySet[Study]:
     )
 
 
+def count_up_to(rows: QuerySet, *, cap: int) -> int:
+    """How many ROWS, counting no further than cap + 1 (read as "more than cap"): a few
+    milliseconds however many there are, where counting a million took half a second
+    (docs/benchmarks.md, "Pages", 1,000,000 studies)."""
+    return rows.order_by()[:cap + 1].count()
+
+
 def study_get(*, study_id: uuid.UUID) -> Study:
     return get_object_or_404(_with_predictions(Study.objects.all()), pk=study_id)
 

@@ -22,6 +22,9 @@ from diagnoses import selectors
 from diagnoses.models import ROUTINE, URGENCY_LEVELS, Review, Study, ThresholdSet
 
 WORKLIST_LENGTH = 50  # the top of the list; the summary says how many wait in all
+# The summary's counts stop here ("more than 1,000"): counted exactly, 900,000 unsigned studies
+# took 1.5 s of every 10 s poll of every open worklist (docs/benchmarks.md, "Pages").
+COUNT_CAP = 1_000
 URGENT = URGENCY_LEVELS[0]
 _RANK = {level: rank for rank, level in enumerate(URGENCY_LEVELS)}  # 0: most urgent
 
@@ -39,10 +42,11 @@ class WorklistEntry:
 @dataclass(frozen=True)
 class Worklist:
     entries: list[WorklistEntry]
-    total: int
+    total: int  # these three counts stop at count_cap + 1: read as "more than count_cap"
     urgent_unread: int  # urgent by their findings, not signed off
     overdue: int
     max_wait: timedelta
+    count_cap: int
 
 
 def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> Worklist:
@@ -63,15 +67,22 @@ def worklist(*, now: datetime | None = None, length: int = WORKLIST_LENGTH) -> W
     urgencies = _set_urgencies()
     entries = [_entry(studies[study_id], urgencies, now, cutoff) for study_id in ids
                if study_id in studies]
-    return Worklist(entries=entries, total=unsigned.count(), urgent_unread=urgent_unread_count(),
-                    overdue=overdue.count(), max_wait=max_wait)
+    return Worklist(entries=entries, total=selectors.count_up_to(unsigned, cap=COUNT_CAP),
+                    urgent_unread=urgent_unread_count(cap=COUNT_CAP),
+                    overdue=selectors.count_up_to(overdue, cap=COUNT_CAP), max_wait=max_wait,
+                    count_cap=COUNT_CAP)
+
+
+def count_label(count: int, *, cap: int) -> str:
+    """A count that stopped at cap + 1, as people read it: "more than 1,000" past the cap."""
+    return f"more than {cap:,}" if count > cap else f"{count:,}"
 
 
 def urgent_unread_count(*, cap: int | None = None) -> int:
     """Studies read and not signed off whose latest reading flags a finding its threshold set
     calls urgent. With `cap`, at most cap + 1 (read as "more than cap"): the navigation's
-    count, on every page, which counting tens of thousands of such studies made take a second
-    (docs/benchmarks.md, "Pages", 1,000,000 studies)."""
+    count, on every page, and the worklist's, which counting tens of thousands of such studies
+    made take a second (docs/benchmarks.md, "Pages", 1,000,000 studies)."""
     findings = _named_findings(levels=(URGENT,))
     if findings is None:
         return 0

@@ -11,5 +11,8 @@ BADGE_CAP = 99
 
 @register.simple_tag
 def urgent_unread() -> str:
-    count = urgent_unread_count(cap=BADGE_CAP)
+    return badge_label(urgent_unread_count(cap=BADGE_CAP))
+
+
+def badge_label(count: int) -> str:
     return f"{BADGE_CAP}+" if count > BADGE_CAP else str(count)

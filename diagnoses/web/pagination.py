@@ -10,6 +10,8 @@ past the end is empty."""
 from django.core.paginator import EmptyPage, InvalidPage, Page, PageNotAnInteger, Paginator
 from django.utils.functional import cached_property
 
+from diagnoses.selectors import count_up_to
+
 COUNT_CAP = 10_000
 
 
@@ -17,7 +19,7 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The rows, up to COUNT_CAP + 1 (read as "more than COUNT_CAP")."""
-        return self.object_list.order_by()[:COUNT_CAP + 1].count()
+        return count_up_to(self.object_list, cap=COUNT_CAP)
 
     @property
     def capped(self) -> bool:

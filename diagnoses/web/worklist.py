@@ -7,8 +7,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from diagnoses.intended_use import study_outside_intended_use
+from diagnoses.templatetags.worklist import badge_label
 from diagnoses.web.access import requires
-from diagnoses.worklist import WorklistEntry, worklist
+from diagnoses.worklist import Worklist, WorklistEntry, count_label, worklist
 
 
 @requires("view_study")
@@ -16,7 +17,7 @@ from diagnoses.worklist import WorklistEntry, worklist
 def study_worklist(request):
     current = worklist()
     return render(request, "diagnoses/worklist.html", {
-        "worklist": current, "rows": _rows(current.entries),
+        "worklist": current, "counts": _counts(current), "rows": _rows(current.entries),
         "max_wait": _duration(int(current.max_wait.total_seconds() // 60))})
 
 
@@ -26,7 +27,17 @@ def study_worklist(request):
 def study_worklist_json(request):
     current = worklist()
     return JsonResponse({"total": current.total, "urgent_unread": current.urgent_unread,
-                         "overdue": current.overdue, "rows": _rows(current.entries)})
+                         "overdue": current.overdue, "count_cap": current.count_cap,
+                         "labels": _counts(current), "rows": _rows(current.entries)})
+
+
+def _counts(current: Worklist) -> dict[str, str]:
+    """The summary's counts as shown (they stop at the worklist's cap), and the navigation's
+    urgent badge."""
+    return {"total": count_label(current.total, cap=current.count_cap),
+            "urgent_unread": count_label(current.urgent_unread, cap=current.count_cap),
+            "overdue": count_label(current.overdue, cap=current.count_cap),
+            "badge": badge_label(current.urgent_unread)}
 
 
 def _rows(entries: list[WorklistEntry]) -> list[dict]:

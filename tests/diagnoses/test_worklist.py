@@ -96,6 +96,33 @@ def test_the_page_the_json_and_the_navigation_count(as_clinician, clinician, mod
     assert 'id="urgent-unread"' in history  # every page's navigation
 
 
+def test_the_counts_stop_at_the_cap_and_say_more_than(monkeypatch, as_clinician, clinician,
+                                                        model_version):
+    monkeypatch.setattr("diagnoses.worklist.COUNT_CAP", 2)
+    for minutes_ago in (300, 290, 280):  # over the 240 minutes' maximum wait: overdue
+        read(clinician, model_version, minutes_ago=minutes_ago, flagged=["Pneumothorax"])
+    read(clinician, model_version, minutes_ago=5)
+
+    current = worklist()
+    assert (current.total, current.urgent_unread, current.overdue) == (3, 3, 3)  # cap + 1
+    assert len(current.entries) == 4  # the list itself is not capped
+    page = as_clinician.get(reverse("study-worklist")).content.decode()
+    assert '<span id="worklist-total">more than 2</span>' in page
+    assert '<span id="worklist-urgent">more than 2</span>' in page
+    assert '<span id="worklist-overdue">more than 2</span>' in page
+    data = as_clinician.get(reverse("study-worklist-json")).json()
+    assert data["count_cap"] == 2
+    assert data["labels"] == {"total": "more than 2", "urgent_unread": "more than 2",
+                              "overdue": "more than 2", "badge": "3"}
+
+
+def test_under_the_cap_the_counts_are_exact(as_clinician, clinician, model_version):
+    read(clinician, model_version, minutes_ago=5, flagged=["Pneumothorax"])
+    read(clinician, model_version, minutes_ago=6)
+    data = as_clinician.get(reverse("study-worklist-json")).json()
+    assert data["labels"] == {"total": "2", "urgent_unread": "1", "overdue": "0", "badge": "1"}
+
+
 def test_the_worklist_needs_a_login(client):
     assert client.get(reverse("study-worklist-json")).status_code == 302
 

@@ -62,11 +62,11 @@
     }
     body.replaceChildren(...drawn);
     select(rows().find((row) => row.dataset.id === selected) || null);
-    document.getElementById("worklist-total").textContent = data.total;
-    document.getElementById("worklist-urgent").textContent = data.urgent_unread;
-    document.getElementById("worklist-overdue").textContent = data.overdue;
+    document.getElementById("worklist-total").textContent = data.labels.total;
+    document.getElementById("worklist-urgent").textContent = data.labels.urgent_unread;
+    document.getElementById("worklist-overdue").textContent = data.labels.overdue;
     const badge = document.getElementById("urgent-unread");
-    if (badge) badge.textContent = data.urgent_unread;
+    if (badge) badge.textContent = data.labels.badge;
   }
 
   async function refresh() {
