@@ -44,10 +44,11 @@ def supervisor(tmp_path):
     (directory / "Procfile").write_text(PROCFILE)
     process = Process("supervise-shell", [sys.executable, str(REPO / "scripts" / "supervise.py"),
                                           str(directory / "Procfile")], env={})
-    # Up for supervise.START_S: started, so a death now is a crash, not a failed start.
-    wait_until(lambda: process.log().count("entered RUNNING state") == len(NAMES), timeout=30,
-               what="the three processes", process=process)
-    assert set(started_pids(process.log())) == set(NAMES)
+    # Up for supervise.START_S: started, so a death now is a crash, not a failed start. Each
+    # one's `pid N` line is relayed from its output, which may come after supervisord's line.
+    wait_until(lambda: (process.log().count("entered RUNNING state") == len(NAMES)
+                        and set(started_pids(process.log())) == set(NAMES)),
+               timeout=30, what="the three processes and their pid lines", process=process)
     yield process
     process.stop()
 
