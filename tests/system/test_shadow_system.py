@@ -70,6 +70,9 @@ def api(versions) -> requests.Session:
 @pytest.fixture(scope="module")
 def admin(stack) -> requests.Session:  # noqa: F811
     session = requests.Session()
+    # A new connection each request: this session idles for tens of seconds between pages, and
+    # a request sent on a kept-alive connection just as gunicorn closes it is reset (seen in CI).
+    session.headers["Connection"] = "close"
     login = f"{stack.base_url}/admin/login/"
     form = session.get(login, timeout=10).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
