@@ -18,7 +18,7 @@ import onnxruntime
 
 from inference.graphpipe.generated.Type import Type
 from inference.server.value_inputs import declared_inputs
-from inference.graphpipe.wire import IOMetadata, ModelMetadata
+from inference.graphpipe.wire import IOMetadata, ModelMetadata, WireError, dtype_for_type
 
 SERVER_NAME = "chexweb-graphpipe"
 DEVICES = ("auto", "cpu", "cuda")
@@ -148,23 +148,17 @@ class OnnxModel:
         provider does on the first run of a shape (on a GPU: choosing the convolution
         algorithms, growing its memory arena) happens before the first request, not inside a
         clinician's. The batch sizes run; none where an input has another symbolic dimension."""
-        shapes = {arg.name: arg.shape for arg in self.session.get_inputs()}
-        if any(not isinstance(size, int) for shape in shapes.values() for size in shape[1:]):
+        if any(size < 0 for io in self.inputs for size in io.shape[1:]):
             return []
-        dtypes = {arg.name: _NUMPY_TYPES.get(arg.type) for arg in self.session.get_inputs()}
-        if None in dtypes.values():
+        try:
+            dtypes = {io.name: dtype_for_type(io.type) for io in self.inputs}
+        except WireError:  # a string or unknown input type: nothing to make zeros of
             return []
         sizes = list(range(1, max_batch + 1))
         for rows in sizes:
-            feeds = {name: np.zeros((rows, *shape[1:]), dtypes[name])
-                     for name, shape in shapes.items()}
-            self.session.run(None, feeds)
+            self.session.run(None, {io.name: np.zeros((rows, *io.shape[1:]), dtypes[io.name])
+                                    for io in self.inputs})
         return sizes
-
-
-_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
-                "tensor(double)": np.float64, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
-                "tensor(int32)": np.int32, "tensor(int64)": np.int64}
 
 
 def _io_metadata(arg: onnxruntime.NodeArg) -> IOMetadata:
