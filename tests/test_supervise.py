@@ -80,6 +80,30 @@ def test_ctrl_c_stops_every_process_and_exits_cleanly(supervisor):
     assert "Traceback" not in supervisor.log()
 
 
+def test_every_relayed_line_is_written_whole(tmp_path):
+    """Three processes writing at once, with PYTHONUNBUFFERED as the product's processes run: each
+    line reaches the terminal whole, never with another process's line inside it."""
+    lines = 2000
+    (tmp_path / "Procfile").write_text("".join(
+        f'{name}: for i in $(seq {lines}); do echo "line $i of {name}"; done; exec sleep 300\n'
+        for name in NAMES))
+    process = Process("supervise-lines", [sys.executable, str(REPO / "scripts" / "supervise.py"),
+                                          str(tmp_path / "Procfile")],
+                      env={"PYTHONUNBUFFERED": "1"})
+    try:
+        wait_until(lambda: process.log().count("entered RUNNING state") == len(NAMES), timeout=30,
+                   what="the three processes", process=process)
+        log = process.log()
+    finally:
+        process.stop()
+    relayed = [line for line in log.splitlines() if " | " in line]
+    whole = re.compile(r"^\d\d:\d\d:\d\d (\S+)\.1 +\| line \d+ of \1$"
+                       r"|^\d\d:\d\d:\d\d system +\| \S+\.1 started \(pid=\d+\)$")
+    assert [line for line in relayed if not whole.match(line)] == []
+    assert len(relayed) == len(NAMES) * (lines + 1)
+    assert [line for line in log.splitlines() if line.strip() == ""] == []
+
+
 def test_a_procfile_without_processes_is_refused(tmp_path):
     (tmp_path / "Procfile").write_text("# nothing here\n")
     process = Process("supervise-empty", [sys.executable, str(REPO / "scripts" / "supervise.py"),
