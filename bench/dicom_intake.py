@@ -24,7 +24,6 @@ import platform
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -35,11 +34,10 @@ import redis
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from tests.dicom.dicom_files import file_bytes, radiograph  # noqa: E402
-from tests.dicom.orthanc import orthanc_start  # noqa: E402
-from tests.processes import Process, free_port, procfile_command, run_checked, wait_until  # noqa: E402
+from tests.dicom.dicom_files import file_bytes, radiograph
+from tests.dicom.orthanc import orthanc_start
+from tests.processes import Process, free_port, procfile_command, run_checked, wait_until
 
 STORESCU, ECHOSCU = "/usr/bin/storescu", "/usr/bin/echoscu"
 

@@ -57,11 +57,10 @@ import requests
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from inference.graphpipe.client import GraphPipeClient  # noqa: E402
-from inference.imaging.preprocessing import preprocess  # noqa: E402
-from tests.processes import (  # noqa: E402
+from inference.graphpipe.client import GraphPipeClient
+from inference.imaging.preprocessing import preprocess
+from tests.processes import (
     Process,
     answers_http,
     free_port,

@@ -34,7 +34,6 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 CHECKPOINT = REPO.parent / "shared" / "models" / "chexnet-standin.pth.tar"
 HEADING = "## The naive deployment beside ChexWeb"

@@ -51,7 +51,6 @@ def setup_django(database_url: str) -> None:
     os.environ["CHEXWEB_ALLOWED_HOSTS"] = "testserver"
     os.environ["CHEXWEB_LOG_LEVEL"] = "ERROR"
     os.environ["DJANGO_SETTINGS_MODULE"] = "chexweb.settings"
-    sys.path.insert(0, str(REPO))
     import django
 
     django.setup()

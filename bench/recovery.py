@@ -39,10 +39,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from bench.report import write_section  # noqa: E402
-from tests.faults.conftest import (  # noqa: E402
+from bench.report import write_section
+from tests.faults.conftest import (
     FAULT_SETTINGS,
     PASSWORD,
     USERNAME,
@@ -51,7 +50,7 @@ from tests.faults.conftest import (  # noqa: E402
     redeliveries,
     sweeps,
 )
-from tests.processes import run_checked  # noqa: E402
+from tests.processes import run_checked
 
 DRILLS = ("worker-sigkill", "redis-flushall", "model-server-restart")
 HEADING = "## Recovery drills"

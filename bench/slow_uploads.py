@@ -28,10 +28,7 @@ from pathlib import Path
 import redis
 import requests
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.processes import (  # noqa: E402
+from tests.processes import (
     Process,
     answers_http,
     free_port,
@@ -39,7 +36,7 @@ from tests.processes import (  # noqa: E402
     run_checked,
     wait_until,
 )
-from tests.system.test_slow_uploads import ThrottlingProxy, large_dicom  # noqa: E402
+from tests.system.test_slow_uploads import ThrottlingProxy, large_dicom
 
 SYNC_OPTIONS = " --workers 2 --access-logfile"  # the web line before gthread workers
 

@@ -29,12 +29,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from bench.end_to_end import (  # noqa: E402
+from bench.end_to_end import (
     USERNAME,
     BenchStack,
     default_onnx,
@@ -42,10 +39,7 @@ from bench.end_to_end import (  # noqa: E402
     loadavg,
     percentile,
 )
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's, with the flags of tests/system/conftest.py
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
+from tests.browser import chromium
 
 SCRIPTS = ("study", "upload")
 DONE_SEEN = """
@@ -157,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     loads = {"before": [loadavg()]}
     try:
         stack.scale_workers(1)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        with chromium() as browser:
             pages = {"push": browser_page(browser, stack, None),
                      "poll": browser_page(browser, stack, old_scripts(args.poll_from))}
             one_round(pages["push"], stack, images.pop())  # warm-up: first imports, first pages

@@ -26,9 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 
 def cpu_seconds() -> tuple[float, float]:
     """This process's CPU seconds, and its reaped children's."""

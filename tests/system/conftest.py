@@ -1,12 +1,11 @@
 """The whole product running as `make run` runs it: model server, Celery worker, web server."""
 
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.browser import chromium
 from tests.conftest import start_model_server
 from tests.processes import (
     REPO,
@@ -19,9 +18,6 @@ from tests.processes import (
 )
 
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"]
 
 
 @dataclass
@@ -67,18 +63,6 @@ def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
     yield stack
     for process in processes.values():
         process.stop()
-
-
-@contextmanager
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is required for browser tests (`make test` installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
