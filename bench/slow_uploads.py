@@ -36,7 +36,8 @@ from tests.processes import (
     run_checked,
     wait_until,
 )
-from tests.system.test_slow_uploads import ThrottlingProxy, large_dicom
+from tests.slow_link import ThrottlingProxy
+from tests.system.test_slow_uploads import large_dicom
 
 SYNC_OPTIONS = " --workers 2 --access-logfile"  # the web line before gthread workers
 

@@ -8,7 +8,7 @@ COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 PROCFILE_NAMES = [line.split(":")[0] for line in (REPO / "Procfile").read_text().splitlines()
                   if line.strip()]
 # The processes the tests start, by their Procfile name (tests/system/conftest.py,
-# tests/faults/conftest.py, tests/system/test_shadow_system.py, tests/dicom/test_pacs.py).
+# tests/faults/conftest.py, tests/system/test_shadow_system.py, tests/dicom/conftest.py).
 STARTED_BY_TESTS = {"model", "worker", "shadow", "web", "beat", "dicom"}
 
 

@@ -8,10 +8,16 @@ handed to dicom_instance_receive, the intake every channel shares. Success (0x00
 after the study row is committed; a refusal gets a failure status with the reason in Error Comment
 (no patient data); a fault of ours gets Out of Resources (0xA700), which tells the sender to try
 again later. An association is handled in a thread of its own.
+
+The temporary files instances arrive into are in a folder of the listener's own (one per listening
+port), emptied when it starts: a listener killed mid-transfer leaves a partly received instance
+there (patient data that no association comes back for), which must not outlive it.
 """
 
 import logging
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -51,6 +57,19 @@ def listener_ae(*, ae_title: str, peers: Iterable[str]) -> AE:
     for sop_class in ACCEPTED_SOP_CLASSES:
         ae.add_supported_context(sop_class, list(ACCEPTED_TRANSFER_SYNTAXES))
     return ae
+
+
+def incoming_folder_take(folder: Path) -> None:
+    """Receive instances into FOLDER (this process's temporary files, pynetdicom's among them),
+    removing what a listener before this one left there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    leftovers = [path for path in folder.iterdir() if path.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    if leftovers:
+        logger.warning("%d partly received instances left by a listener that stopped were "
+                       "removed", len(leftovers))
+    tempfile.tempdir = str(folder)
 
 
 def listener_handlers() -> list:

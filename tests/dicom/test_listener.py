@@ -1,9 +1,11 @@
 """The listener's application entity: who may associate and what it takes (the network side is
 tests/dicom/test_pacs.py)."""
 
+from pathlib import Path
+
 import pytest
 
-from diagnoses.dicom.listener import _failure, listener_ae
+from diagnoses.dicom.listener import _failure, incoming_folder_take, listener_ae
 from inference.imaging.dicom import ACCEPTED_SOP_CLASSES, ACCEPTED_TRANSFER_SYNTAXES
 
 VERIFICATION = "1.2.840.10008.1.1"
@@ -29,3 +31,17 @@ def test_a_failure_comment_is_one_short_line_of_text():
     assert answer.Status == 0xC000
     assert len(answer.ErrorComment) == 64 and "\n" not in answer.ErrorComment
     assert "\\" not in answer.ErrorComment
+
+
+def test_it_receives_into_a_folder_of_its_own_emptied_of_what_a_killed_listener_left(
+        tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # restored after the test
+    folder = tmp_path / "dicom-incoming" / "11112"
+    folder.mkdir(parents=True)
+    (folder / "tmpleft.dcm").write_bytes(b"\0" * 128 + b"DICM partly received")
+    incoming_folder_take(folder)
+    assert list(folder.iterdir()) == []
+    with tempfile.NamedTemporaryFile(suffix=".dcm") as arriving:  # as pynetdicom makes them
+        assert Path(arriving.name).parent == folder

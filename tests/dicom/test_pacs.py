@@ -1,122 +1,24 @@
 """ChexWeb as a DICOM node between a real PACS (Orthanc) and dcmtk: the listener, model server and
-worker processes of the Procfile, started as `make run` starts them.
+worker processes of the Procfile, started as `make run` starts them (the `node` fixture).
 
 Orthanc sends a radiograph (its REST /modalities/chexweb/store), dcmtk's storescu sends another;
 each becomes a study, is diagnosed, and its SR and key image come back into the same study in
 Orthanc (C-STORE, and STOW-RS to Orthanc's DICOMweb), where the SR's 14 values are read back. Hostile
 input over the network is refused with a reason, and the processes live on."""
 
-import sqlite3
-import subprocess
 import time
 
 import pydicom
 import pytest
 from pydicom.filebase import DicomBytesIO
-from pynetdicom import AE
 
 from diagnoses.dicom.results import sr_probabilities
 from inference.findings import FINDINGS
-from tests.conftest import start_model_server
 from tests.dicom.dicom_files import CT_IMAGE_STORAGE, file_bytes, radiograph, truncated, undecodable
-from tests.dicom.orthanc import orthanc_start
-from tests.processes import Process, free_port, procfile_command, run_checked, wait_until
+from tests.dicom.node import STORESCU_AE_TITLE, echo, pynetdicom_store, storescu
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.system
-
-STORESCU_AE_TITLE = "STORESCU"
-# dcmtk's, not the same-named scripts pynetdicom puts in the virtualenv (first on the PATH here)
-ECHOSCU, STORESCU = "/usr/bin/echoscu", "/usr/bin/storescu"
-
-
-class Node:
-    def __init__(self, env, var_dir, listen_port, orthanc, processes):
-        self.env, self.var_dir, self.port = env, var_dir, listen_port
-        self.orthanc, self.processes = orthanc, processes
-
-    def rows(self, sql: str, *parameters) -> list[tuple]:
-        with sqlite3.connect(self.var_dir / "chexweb.sqlite3", timeout=30) as database:
-            return database.execute(sql, parameters).fetchall()
-
-    def study(self, sop_instance_uid: str) -> dict | None:
-        rows = self.rows("SELECT id, status, source, calling_ae_title, patient_id, "
-                         "accession_number, modality, view_position, body_part_examined, "
-                         "study_instance_uid, series_instance_uid, failure_reason "
-                         "FROM diagnoses_study WHERE sop_instance_uid = ?", sop_instance_uid)
-        keys = ("id", "status", "source", "calling_ae_title", "patient_id", "accession_number",
-                "modality", "view_position", "body_part_examined", "study_instance_uid",
-                "series_instance_uid", "failure_reason")
-        return dict(zip(keys, rows[0])) if rows else None
-
-    def study_count(self) -> int:
-        return self.rows("SELECT COUNT(*) FROM diagnoses_study")[0][0]
-
-    def stored_files(self) -> int:
-        return sum(1 for path in (self.var_dir / "media").rglob("*") if path.is_file()
-                   and "studies" in path.parts)
-
-    def wait_done(self, sop_instance_uid: str, timeout: float = 90) -> dict:
-        wait_until(lambda: (self.study(sop_instance_uid) or {}).get("status") in
-                   ("done", "failed"), timeout=timeout, what="the study's diagnosis")
-        return self.study(sop_instance_uid)
-
-    def alive(self) -> None:
-        for name, process in self.processes.items():
-            assert process.poll() is None, f"{name} died: see {process.log_path}"
-        assert echo(self.port, STORESCU_AE_TITLE).returncode == 0
-
-
-def echo(port: int, calling: str) -> subprocess.CompletedProcess:
-    return subprocess.run([ECHOSCU, "-aet", calling, "-aec", "CHEXWEB", "127.0.0.1", str(port)],
-                          capture_output=True, text=True, timeout=60)
-
-
-def storescu(port: int, path, *options: str) -> subprocess.CompletedProcess:
-    return subprocess.run([STORESCU, "-aet", STORESCU_AE_TITLE, "-aec", "CHEXWEB", *options,
-                           "127.0.0.1", str(port), str(path)],
-                          capture_output=True, text=True, timeout=60)
-
-
-def pynetdicom_store(port: int, path, sop_class: str, syntax: str) -> int:
-    """A C-STORE of a file as pydicom reads it (a truncated one with what is there): the status
-    the listener answered."""
-    ae = AE(ae_title=STORESCU_AE_TITLE)
-    ae.add_requested_context(sop_class, syntax)
-    association = ae.associate("127.0.0.1", port, ae_title="CHEXWEB")
-    assert association.is_established
-    try:
-        return int(association.send_c_store(pydicom.dcmread(path)).Status)
-    finally:
-        association.release()
-
-
-@pytest.fixture(scope="module")
-def node(tmp_path_factory, chexnet_onnx, redis_url):
-    var_dir = tmp_path_factory.mktemp("var")
-    listen_port = free_port()
-    orthanc = orthanc_start(tmp_path_factory.mktemp("orthanc"), chexweb_port=listen_port)
-    model, graphpipe_url = start_model_server(chexnet_onnx)
-    env = {
-        "CHEXWEB_VAR_DIR": str(var_dir), "DATABASE_URL": "", "REDIS_URL": redis_url,
-        "GRAPHPIPE_URL": graphpipe_url, "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "3",
-        "CHEXWEB_DICOM_LISTEN": f"127.0.0.1:{listen_port}",
-        "CHEXWEB_DICOM_PEERS": f"{orthanc.peer},{STORESCU_AE_TITLE}@127.0.0.1:104,"
-                               f"DOWN@127.0.0.1:{free_port()}",
-        "CHEXWEB_DICOM_SEND_TO": "ORTHANC,DOWN",
-        "CHEXWEB_DICOMWEB_SEND_TO": orthanc.dicomweb_url,
-        "CHEXWEB_DICOM_SEND_MAX_ATTEMPTS": "2", "CHEXWEB_DICOM_SEND_BACKOFF_S": "1",
-    }
-    run_checked(["python", "manage.py", "migrate", "--noinput"], env=env)
-    processes = {
-        "model": model,
-        "worker": Process("worker", procfile_command("worker"), env=env),
-        "dicom": Process("dicom", procfile_command("dicom"), env=env),
-    }
-    wait_until(lambda: echo(listen_port, STORESCU_AE_TITLE).returncode == 0, timeout=60,
-               what="DICOM listener", process=processes["dicom"])
-    yield Node(env, var_dir, listen_port, orthanc, processes)
-    for process in [*processes.values(), orthanc.process]:
-        process.stop()
 
 
 def test_orthanc_and_storescu_send_and_the_results_come_back_into_the_study(node, tmp_path):

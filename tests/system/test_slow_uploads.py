@@ -1,13 +1,11 @@
 """A large DICOM over a slow link: the upload takes longer than the old 30 s worker timeout and
 succeeds, while other users' pages keep answering within a second.
 
-The slow link is a small TCP proxy in this test that passes the client's bytes on at a fixed
+The slow link is a small TCP proxy (tests/slow_link.py) that passes the client's bytes on at a fixed
 rate (the server's answers unpaced), as hospital Wi-Fi would.
 """
 
-import socket
 import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,56 +15,13 @@ import pytest
 from pydicom.uid import ExplicitVRLittleEndian
 
 from tests.shared import SAMPLES
+from tests.slow_link import ThrottlingProxy
 from tests.system.test_patient_data import logged_in_session
 
 pytestmark = pytest.mark.system
 SIIM = SAMPLES / "siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm"
 SIDE = 4480  # 4480 x 4480 16-bit pixels: a 40 MB file
 RATE_BYTES_PER_S = 1_200_000  # about 9.6 Mbit/s shared by nothing else: 40 MB in ~34 s
-CHUNK = 16 * 1024
-
-
-class ThrottlingProxy:
-    """Listens on a free port; each connection is relayed to `upstream`, the client's bytes at
-    `rate` bytes a second."""
-
-    def __init__(self, upstream: tuple[str, int], rate: int):
-        self.upstream, self.rate = upstream, rate
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self._stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while not self._stopped:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.upstream)
-            threading.Thread(target=self._relay, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._relay, args=(server, client, False), daemon=True).start()
-
-    def _relay(self, source, target, paced):
-        started, sent = time.monotonic(), 0
-        try:
-            while data := source.recv(CHUNK):
-                target.sendall(data)
-                sent += len(data)
-                if paced:  # sleep until `sent` bytes are due at the rate
-                    time.sleep(max(0.0, started + sent / self.rate - time.monotonic()))
-        except OSError:
-            pass
-        finally:
-            for end in (target, source):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self._stopped = True
-        self.listener.close()
 
 
 def large_dicom(patient_id: str) -> bytes:

@@ -7,7 +7,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from diagnoses.dicom.listener import listener_ae, listener_handlers
+from diagnoses.dicom.listener import incoming_folder_take, listener_ae, listener_handlers
 
 
 class Command(BaseCommand):
@@ -24,6 +24,7 @@ class Command(BaseCommand):
                               "listens. Set it (AE@host:port, comma-separated) to receive.")
             _wait(stop)
             return
+        incoming_folder_take(settings.VAR_DIR / "dicom-incoming" / str(port))
         ae = listener_ae(ae_title=settings.CHEXWEB_DICOM_AE_TITLE, peers=peers)
         server = ae.start_server((host, port), block=False, evt_handlers=listener_handlers())
         self.stdout.write(f"DICOM listener {settings.CHEXWEB_DICOM_AE_TITLE} on {host}:{port} "
