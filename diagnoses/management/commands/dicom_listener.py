@@ -24,9 +24,11 @@ class Command(BaseCommand):
                               "listens. Set it (AE@host:port, comma-separated) to receive.")
             _wait(stop)
             return
-        incoming_folder_take(settings.VAR_DIR / "dicom-incoming" / str(port))
         ae = listener_ae(ae_title=settings.CHEXWEB_DICOM_AE_TITLE, peers=peers)
         server = ae.start_server((host, port), block=False, evt_handlers=listener_handlers())
+        # Once the port is ours: a second listener started by mistake fails to bind above and
+        # never empties the folder the running one receives into.
+        incoming_folder_take(settings.VAR_DIR / "dicom-incoming" / str(port))
         self.stdout.write(f"DICOM listener {settings.CHEXWEB_DICOM_AE_TITLE} on {host}:{port} "
                           f"for {', '.join(map(str, peers.values()))}", ending="\n")
         self.stdout.flush()
