@@ -34,7 +34,14 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
+def stack_settings() -> dict[str, str]:
+    """Environment the stack's processes get on top of the suite's: a test module overrides this
+    fixture to run the product under other settings."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, chexnet_onnx, redis_url, stack_settings) -> Stack:
     var_dir = tmp_path_factory.mktemp("var")
     web_listen = f"127.0.0.1:{free_port()}"
     model, graphpipe_url = start_model_server(chexnet_onnx)
@@ -45,6 +52,7 @@ def stack(tmp_path_factory, chexnet_onnx, redis_url) -> Stack:
         "CHEXWEB_LISTEN": web_listen,
         "CHEXNET_ONNX": str(chexnet_onnx),
         "CHEXWEB_DIAGNOSIS_MAX_RETRIES": "3",
+        **stack_settings,
     }
     env["DATABASE_URL"] = ""  # the stack has its own SQLite file, whatever the suite runs on
     password = secrets.token_urlsafe(12)
