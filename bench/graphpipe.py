@@ -56,7 +56,7 @@ HALF_BATCH = CLIENTS // 2  # a second batching server: one half runs while the o
 LOADS = ("default1", "inproc1", "server1", "default8", "inproc8", "batched8", "halfbatch8",
          "unbatched8")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-PACKAGES = ("onnxruntime", "numpy", "flatbuffers", "requests", "prometheus-client", "uvicorn",
+PACKAGES = ("onnxruntime", "numpy", "flatbuffers", "urllib3", "prometheus-client", "uvicorn",
             "httptools")
 
 
