@@ -46,11 +46,13 @@ def supervisor(tmp_path):
                                           str(directory / "Procfile")], env={})
     # Up for supervise.START_S: started, so a death now is a crash, not a failed start. Each
     # one's `pid N` line is relayed from its output, which may come after supervisord's line.
-    wait_until(lambda: (process.log().count("entered RUNNING state") == len(NAMES)
-                        and set(started_pids(process.log())) == set(NAMES)),
-               timeout=30, what="the three processes and their pid lines", process=process)
-    yield process
-    process.stop()
+    try:
+        wait_until(lambda: (process.log().count("entered RUNNING state") == len(NAMES)
+                            and set(started_pids(process.log())) == set(NAMES)),
+                   timeout=30, what="the three processes and their pid lines", process=process)
+        yield process
+    finally:  # a failed start too: its processes must not outlive the test
+        process.stop()
 
 
 def test_a_killed_process_is_started_again_and_the_others_keep_running(supervisor):

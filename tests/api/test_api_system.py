@@ -20,7 +20,7 @@ from inference.findings import FINDINGS
 from tests.api.conftest import CallbackReceiver
 from tests.processes import REPO
 from tests.shared import SAMPLES
-from tests.system.conftest import stack  # noqa: F401  (the module's running product)
+from tests.system.conftest import stack, stack_settings  # noqa: F401  (the running product)
 
 pytestmark = pytest.mark.system
 
