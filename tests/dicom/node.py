@@ -15,6 +15,9 @@ from tests.processes import Process, procfile_command, wait_until
 STORESCU_AE_TITLE = "STORESCU"
 # dcmtk's, not the same-named scripts pynetdicom puts in the virtualenv (first on the PATH here)
 ECHOSCU, STORESCU = "/usr/bin/echoscu", "/usr/bin/storescu"
+STUDY_COLUMNS = ("id", "status", "source", "calling_ae_title", "patient_id", "accession_number",
+                 "modality", "view_position", "body_part_examined", "study_instance_uid",
+                 "series_instance_uid", "failure_reason")
 
 
 class Node:
@@ -27,14 +30,9 @@ class Node:
             return database.execute(sql, parameters).fetchall()
 
     def study(self, sop_instance_uid: str) -> dict | None:
-        rows = self.rows("SELECT id, status, source, calling_ae_title, patient_id, "
-                         "accession_number, modality, view_position, body_part_examined, "
-                         "study_instance_uid, series_instance_uid, failure_reason "
-                         "FROM diagnoses_study WHERE sop_instance_uid = ?", sop_instance_uid)
-        keys = ("id", "status", "source", "calling_ae_title", "patient_id", "accession_number",
-                "modality", "view_position", "body_part_examined", "study_instance_uid",
-                "series_instance_uid", "failure_reason")
-        return dict(zip(keys, rows[0])) if rows else None
+        rows = self.rows(f"SELECT {', '.join(STUDY_COLUMNS)} FROM diagnoses_study "
+                         "WHERE sop_instance_uid = ?", sop_instance_uid)
+        return dict(zip(STUDY_COLUMNS, rows[0])) if rows else None
 
     def study_count(self) -> int:
         return self.rows("SELECT COUNT(*) FROM diagnoses_study")[0][0]

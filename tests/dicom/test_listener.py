@@ -1,6 +1,7 @@
 """The listener's application entity: who may associate and what it takes (the network side is
 tests/dicom/test_pacs.py)."""
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,6 @@ def test_a_failure_comment_is_one_short_line_of_text():
 
 def test_it_receives_into_a_folder_of_its_own_emptied_of_what_a_killed_listener_left(
         tmp_path, monkeypatch):
-    import tempfile
-
     monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # restored after the test
     folder = tmp_path / "dicom-incoming" / "11112"
     folder.mkdir(parents=True)
