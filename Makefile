@@ -66,10 +66,12 @@ system-packages:
 # database of this run's own (pytest-django creates and drops it). No PostgreSQL answering: the
 # second pass is skipped with a line saying so, except in CI (CI=true), where that fails.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-# The DICOM tests in process (intake, results, STOW, deliveries) too; test_pacs.py's listener and
-# worker processes keep a SQLite file of their own, as the system tests' processes do.
+# The DICOM tests in process (intake, results, STOW, deliveries) too, not those of the `node`
+# fixture: its listener and worker processes keep a SQLite file of their own, as the system
+# tests' processes do.
+DICOM_NODE_TESTS := tests/dicom/test_pacs.py tests/dicom/test_listener_killed.py
 POSTGRES_TEST_DIRS := $(wildcard tests/diagnoses tests/web tests/admin tests/api tests/security \
-  tests/deployment) $(filter-out tests/dicom/test_pacs.py,$(wildcard tests/dicom/test_*.py))
+  tests/deployment) $(filter-out $(DICOM_NODE_TESTS),$(wildcard tests/dicom/test_*.py))
 
 test: $(BIN)/.installed-test system-packages static-vendor
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
